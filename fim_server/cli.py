@@ -1,0 +1,157 @@
+"""The ``fim-server`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import msgspec
+
+from .config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("fim_server")
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model folder (default: the bundled model)")
+    parser.add_argument("--dtype", choices=["bfloat16", "float32"], help="weights dtype (default bfloat16)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (0 lets torch decide)")
+    parser.add_argument("--effort", help="instant, low, medium or high (default low)")
+
+
+def settings_from(args) -> Settings:
+    return load_settings({"model": args.model, "dtype": args.dtype, "threads": args.threads,
+                          "effort": args.effort})
+
+
+def build_pipeline(settings: Settings):
+    from .engine.engine import DiffusionEngine
+    from .pipeline import CompletionPipeline
+
+    engine = DiffusionEngine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
+    return CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines)
+
+
+def parse_location(location: str) -> tuple[Path, int, int]:
+    """Split ``FILE:LINE:COL`` (1-based, as compilers print them)."""
+    parts = location.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise ValueError(f"invalid location {location!r}: expected FILE:LINE:COL with 1-based numbers")
+    line, column = int(parts[1]), int(parts[2])
+    if line < 1 or column < 1:
+        raise ValueError(f"invalid location {location!r}: LINE and COL start at 1")
+    return Path(parts[0]), line, column
+
+
+def show_in_place(text: str, line: int, column: int, completion: str, context_lines: int = 3) -> str:
+    """Render the completion inside its surrounding lines, marked with ANSI-free brackets."""
+    lines = text.split("\n")
+    current = lines[line]
+    merged = current[:column] + "\u00ab" + completion + "\u00bb" + current[column:]
+    out = []
+    first = max(0, line - context_lines)
+    for number in range(first, line):
+        out.append(f"{number + 1:>5} | {lines[number]}")
+    for offset, piece in enumerate(merged.split("\n")):
+        label = f"{line + 1:>5}" if offset == 0 else "    +"
+        out.append(f"{label} | {piece}")
+    for number in range(line + 1, min(len(lines), line + 1 + context_lines)):
+        out.append(f"{number + 1:>5} | {lines[number]}")
+    return "\n".join(out)
+
+
+def command_complete(args) -> int:
+    from .pipeline import CompletionRequest, RequestError
+
+    try:
+        path, line, column = parse_location(args.location)
+        data = path.read_bytes()
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if b"\x00" in data[:8192]:
+        print(f"error: {path} looks binary (contains NUL bytes)", file=sys.stderr)
+        return 2
+    text = data.decode("utf-8", errors="replace")
+    settings = settings_from(args)
+    pipeline = build_pipeline(settings)
+    request = CompletionRequest(text=text, line=line - 1, character=column - 1, path=str(path),
+                                language=args.language, effort=args.effort, mode=args.mode)
+    try:
+        result = pipeline.complete(request)
+    except RequestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        pipeline.close()
+    if args.json:
+        sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
+        return 0
+    if result.rejected:
+        print(f"no completion: {result.rejected}")
+    else:
+        print(show_in_place(text, line - 1, column - 1, result.text))
+    timing = ", ".join(f"{name} {ms:.1f} ms" for name, ms in result.timings_ms.items() if "." not in name)
+    print(f"\nmode {result.mode} ({result.mode_reason}), effort {result.effort}, {result.model_steps} model steps, "
+          f"confidence {result.confidence:.2f}; {timing}", file=sys.stderr)
+    return 0
+
+
+def command_stdio(args) -> int:
+    from .serving.stdio import serve
+
+    pipeline = build_pipeline(settings_from(args))
+    log.info("stdio mode ready: one JSON request per line")
+    try:
+        asyncio.run(serve(pipeline))
+    finally:
+        pipeline.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fim-server", description="Fill-in-the-middle code completion backend.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    complete = sub.add_parser("complete", help="complete at FILE:LINE:COL and print the result")
+    complete.add_argument("location", help="FILE:LINE:COL, 1-based")
+    complete.add_argument("--json", action="store_true", help="print the full result as JSON")
+    complete.add_argument("--language", help="language id (default: from the file extension)")
+    complete.add_argument("--mode", choices=["auto", "line", "block"], default="auto",
+                          help="completion mode (default: decided from the code at the cursor)")
+    add_engine_options(complete)
+    complete.set_defaults(handler=command_complete)
+
+    stdio = sub.add_parser("stdio", help="serve JSON-lines requests on stdin/stdout")
+    add_engine_options(stdio)
+    stdio.set_defaults(handler=command_stdio)
+
+    for name, module, summary in (
+        ("train", "fim_server.training.train", "train the diffusion model"),
+        ("corpus", "fim_server.training.corpus", "build the training corpus"),
+    ):
+        delegated = sub.add_parser(name, help=summary, add_help=False)
+        delegated.set_defaults(module=module)
+
+    args, rest = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if hasattr(args, "module"):
+        import importlib
+
+        return importlib.import_module(args.module).main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

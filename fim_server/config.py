@@ -1,0 +1,117 @@
+"""Engine settings from a TOML file and environment variables, validated in one place.
+
+Precedence, lowest first: built-in defaults, the TOML file, ``FIM_SERVER_*``
+environment variables, explicit overrides (command-line flags).
+
+The TOML file is ``$FIM_SERVER_CONFIG`` when set, else
+``$XDG_CONFIG_HOME/fim-server/config.toml`` (``~/.config/...``) when it exists::
+
+    model = "/path/to/model-folder"
+    dtype = "bfloat16"      # or "float32"
+    threads = 2             # torch CPU threads; 0 lets torch decide
+    effort = "low"          # instant, low, medium or high
+    max_lines = 20
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from .engine.sampler import EFFORTS
+
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "fim-diffusion-small"
+DTYPE_NAMES = ("bfloat16", "float32")
+DEVICES = ("cpu",)
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message names the field, the value and the fix."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    model: str = str(BUNDLED_MODEL)
+    device: str = "cpu"
+    dtype: str = "bfloat16"
+    threads: int = 0
+    effort: str = "low"
+    max_lines: int = 20
+
+
+ENV_NAMES = {f.name: f"FIM_SERVER_{f.name.upper()}" for f in fields(Settings)}
+
+
+def validate(settings: Settings) -> Settings:
+    if settings.effort not in EFFORTS:
+        raise ConfigError(f"invalid effort {settings.effort!r}: use one of {', '.join(EFFORTS)}")
+    if settings.dtype not in DTYPE_NAMES:
+        raise ConfigError(f"invalid dtype {settings.dtype!r}: use one of {', '.join(DTYPE_NAMES)}")
+    if settings.device not in DEVICES:
+        raise ConfigError(f"invalid device {settings.device!r}: only 'cpu' is supported by this build")
+    if not isinstance(settings.threads, int) or settings.threads < 0:
+        raise ConfigError(f"invalid threads {settings.threads!r}: use a whole number >= 0 (0 lets torch decide)")
+    if not isinstance(settings.max_lines, int) or not 1 <= settings.max_lines <= 200:
+        raise ConfigError(f"invalid max_lines {settings.max_lines!r}: use a whole number from 1 to 200")
+    if not (Path(settings.model) / "config.json").is_file():
+        raise ConfigError(
+            f"invalid model {settings.model!r}: no config.json there; point it at a folder written by "
+            "`fim-server train --export`, or unset it to use the bundled model"
+        )
+    return settings
+
+
+def _coerce(name: str, raw, source: str):
+    expected = {f.name: f.type for f in fields(Settings)}[name]
+    if expected == "int" and isinstance(raw, str):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a whole number") from None
+    if expected == "str" and not isinstance(raw, str):
+        raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a string")
+    if expected == "int" and (not isinstance(raw, int) or isinstance(raw, bool)):
+        raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a whole number")
+    return raw
+
+
+def config_file_path() -> Path | None:
+    explicit = os.environ.get("FIM_SERVER_CONFIG")
+    if explicit:
+        return Path(explicit)
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    path = base / "fim-server" / "config.toml"
+    return path if path.is_file() else None
+
+
+def read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found: create it or unset FIM_SERVER_CONFIG") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    known = set(ENV_NAMES)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r} in {path}: known settings are {', '.join(sorted(known))}")
+    return data
+
+
+def load_settings(overrides: dict | None = None, *, environ=None) -> Settings:
+    """Build validated settings from defaults, the config file, the environment and overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict = {}
+    path = config_file_path()
+    if path is not None:
+        values |= {k: _coerce(k, v, str(path)) for k, v in read_toml(path).items()}
+    for name, env in ENV_NAMES.items():
+        if environ.get(env):
+            values[name] = _coerce(name, environ[env], f"${env}")
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
+    return validate(replace(Settings(), **values))

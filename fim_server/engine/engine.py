@@ -1,0 +1,212 @@
+"""The resident diffusion engine: model, tokenizer, context cache and sampler.
+
+One engine is loaded per process and kept in memory. ``fill`` is synchronous and
+not re-entrant: callers serialise it (the pipeline runs it on one worker thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache, FimDiffusionModel
+from ..model.tokenizer import load_tokenizer
+from .sampler import EFFORTS, DenoiseState, FillCancelled, denoise
+
+log = logging.getLogger("fim_server.engine")
+
+DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32}
+_PREFIX_TRIM_CHUNK = 32  # left-trim the prefix in chunks so the cache survives typing
+
+
+@dataclass(slots=True)
+class Candidate:
+    text: str
+    confidence: float  # geometric mean probability of the committed tokens up to end-of-middle
+    finished: bool  # an end-of-middle token was produced inside the canvas
+    canvas_tokens: int
+
+
+@dataclass(slots=True)
+class FillResult:
+    candidates: list[Candidate]
+    steps: int
+    tokens_per_step: list[int]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    cache: str = "miss"  # "hit", "append" or "miss"
+
+
+@dataclass(slots=True)
+class _CachedContext:
+    suffix_ids: list[int]
+    prefix_ids: list[int]
+    cache: ContextCache
+
+
+class DiffusionEngine:
+    """Load a model folder once and fill canvases between a prefix and a suffix."""
+
+    kind = "diffusion"
+
+    def __init__(self, model_path: str | Path, *, dtype: str = "bfloat16", threads: int | None = None) -> None:
+        path = Path(model_path)
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(
+                f"model folder {path} has no config.json; pass a folder written by `fim-server train --export`"
+            )
+        if dtype not in DTYPES:
+            raise ValueError(f"invalid dtype {dtype!r}: expected one of {sorted(DTYPES)}")
+        if threads:
+            torch.set_num_threads(threads)
+        self.path = path
+        self.dtype = DTYPES[dtype]
+        self.tokenizer = load_tokenizer(path)
+        self.model = FimDiffusionModel.from_pretrained(str(path), dtype=self.dtype).eval()
+        self.config = self.model.config
+        self.banned_ids = [self.config.mask_token_id, self.config.pad_token_id]
+        self._context: _CachedContext | None = None
+        self._lock = threading.Lock()
+        log.info("loaded %s (%s, layout %s)", path, dtype, self.config.attention_layout)
+
+    # -- tokenization ---------------------------------------------------------
+
+    def encode_prefix(self, prefix: str) -> list[int]:
+        ids = self.tokenizer.encode(prefix[-self.config.max_prefix_tokens * 8 :]) if prefix else []
+        limit = self.config.max_prefix_tokens
+        if len(ids) > limit:
+            excess = len(ids) - limit
+            start = -(-excess // _PREFIX_TRIM_CHUNK) * _PREFIX_TRIM_CHUNK  # round up to a chunk
+            ids = ids[start:]
+        return ids
+
+    def encode_suffix(self, suffix: str) -> list[int]:
+        if not suffix:
+            return []
+        return self.tokenizer.encode(suffix[: self.config.max_suffix_tokens * 8])[: self.config.max_suffix_tokens]
+
+    # -- context cache ----------------------------------------------------------
+
+    def _encode(self, ids: list[int], segment: int, positions: list[int], past: ContextCache | None) -> ContextCache:
+        input_ids = torch.tensor([ids], dtype=torch.long)
+        segments = torch.full_like(input_ids, segment)
+        position_ids = torch.tensor([positions], dtype=torch.long)
+        return self.model.encode_context(input_ids, segments, position_ids, past)
+
+    def _empty_cache(self) -> ContextCache:
+        # A single slot-padding token gives the cache a batch dimension when both sides are empty.
+        return self._encode([self.config.pad_token_id], SLOT_PAD, [0], None)
+
+    def context_cache(self, prefix_ids: list[int], suffix_ids: list[int]) -> tuple[ContextCache, str]:
+        """Return an exact cache for (suffix, prefix), reusing the previous one where possible."""
+        previous = self._context
+        if previous is not None and previous.suffix_ids == suffix_ids:
+            common = 0
+            for old, new in zip(previous.prefix_ids, prefix_ids):
+                if old != new:
+                    break
+                common += 1
+            if common == len(previous.prefix_ids) == len(prefix_ids):
+                return previous.cache, "hit"
+            if common > 0:
+                base = previous.cache.truncate(previous.cache.length - len(previous.prefix_ids) + common)
+                extra = prefix_ids[common:]
+                cache = self._encode(extra, PREFIX, list(range(common, len(prefix_ids))), base) if extra else base
+                self._context = _CachedContext(suffix_ids, prefix_ids, cache)
+                return cache, "append"
+        offset = self.config.suffix_position_offset
+        cache = self._empty_cache()
+        if suffix_ids:
+            cache = self._encode(suffix_ids, SUFFIX, [offset + j for j in range(len(suffix_ids))], cache)
+        if prefix_ids:
+            cache = self._encode(prefix_ids, PREFIX, list(range(len(prefix_ids))), cache)
+        self._context = _CachedContext(suffix_ids, prefix_ids, cache)
+        return cache, "miss"
+
+    # -- fill ---------------------------------------------------------------------
+
+    def canvas_lengths(self, hint: int, factors: tuple[float, ...], count: int) -> list[int]:
+        limit = self.config.max_canvas_tokens
+        lengths = [min(limit, max(4, round(hint * f))) for f in factors]
+        while len(lengths) < count:
+            lengths.append(lengths[-1])
+        return lengths[:count]
+
+    def fill(self, prefix: str, suffix: str, *, canvas_tokens: int, effort: str = "low", should_stop=None) -> FillResult:
+        """Denoise one or more canvases between ``prefix`` and ``suffix``.
+
+        Raises ``FillCancelled`` when ``should_stop()`` turns true between steps.
+        """
+        profile = EFFORTS[effort]
+        with self._lock, torch.inference_mode():
+            timings: dict[str, float] = {}
+            started = time.perf_counter()
+            prefix_ids, suffix_ids = self.encode_prefix(prefix), self.encode_suffix(suffix)
+            timings["tokenize"] = (time.perf_counter() - started) * 1000
+            if should_stop is not None and should_stop():
+                raise FillCancelled()
+
+            started = time.perf_counter()
+            if self.config.attention_layout == "cached":
+                cache, cache_state = self.context_cache(prefix_ids, suffix_ids)
+            else:
+                cache, cache_state = None, "uncached"
+            timings["encode_context"] = (time.perf_counter() - started) * 1000
+
+            lengths = self.canvas_lengths(canvas_tokens, profile.length_factors, profile.candidates)
+            state, score = self._prepare(lengths, prefix_ids, suffix_ids, cache)
+            started = time.perf_counter()
+            denoise(score, state, profile, mask_id=self.config.mask_token_id, eom_id=self.config.eom_token_id,
+                    banned_ids=self.banned_ids, should_stop=should_stop)
+            timings["denoise"] = (time.perf_counter() - started) * 1000
+            candidates = [self._decode_row(state, row, lengths[row]) for row in range(len(lengths))]
+            return FillResult(candidates, state.steps, state.tokens_per_step, timings, cache_state)
+
+    def _prepare(self, lengths: list[int], prefix_ids: list[int], suffix_ids: list[int], cache: ContextCache | None):
+        rows, width = len(lengths), max(lengths)
+        mask_id = self.config.mask_token_id
+        tokens = torch.full((rows, width), mask_id, dtype=torch.long)
+        valid = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]  # (K, C)
+        tokens[~valid] = self.config.pad_token_id
+        state = DenoiseState(tokens, torch.zeros(rows, width), valid)
+        p = len(prefix_ids)
+        positions = (p + torch.arange(width))[None, :].expand(rows, -1)
+        segments = torch.where(valid, CANVAS, SLOT_PAD)
+        if cache is not None:
+            batch_cache = cache.expand(rows)
+
+            def score(canvas: torch.Tensor) -> torch.Tensor:
+                return self.model.score_canvas(batch_cache, canvas, positions, segments)
+
+            return state, score
+        offset = self.config.suffix_position_offset
+        context_ids = torch.tensor(suffix_ids + prefix_ids, dtype=torch.long)[None].expand(rows, -1)
+        context_seg = torch.tensor([SUFFIX] * len(suffix_ids) + [PREFIX] * p, dtype=torch.long)[None].expand(rows, -1)
+        context_pos = torch.tensor([offset + j for j in range(len(suffix_ids))] + list(range(p)))[None].expand(rows, -1)
+        all_seg = torch.cat([context_seg, segments], dim=1)
+        all_pos = torch.cat([context_pos, positions], dim=1)
+        start = context_ids.shape[1]
+
+        def score_full(canvas: torch.Tensor) -> torch.Tensor:
+            logits = self.model(torch.cat([context_ids, canvas], dim=1), all_seg, all_pos)
+            return logits[:, start:]
+
+        return state, score_full
+
+    def _decode_row(self, state: DenoiseState, row: int, length: int) -> Candidate:
+        ids = state.tokens[row, :length].tolist()
+        probs = state.confidence[row, :length]
+        eom = self.config.eom_token_id
+        finished = eom in ids
+        end = ids.index(eom) if finished else length
+        kept = probs[: min(end + 1, length)].clamp_min(1e-9)
+        confidence = float(kept.log().mean().exp()) if kept.numel() else 0.0
+        text = self.tokenizer.decode(ids[:end], skip_special_tokens=True)
+        return Candidate(text=text, confidence=confidence, finished=finished, canvas_tokens=length)
+
+
+__all__ = ["Candidate", "DiffusionEngine", "FillCancelled", "FillResult"]

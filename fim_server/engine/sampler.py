@@ -1,0 +1,128 @@
+"""Confidence-threshold denoising over a canvas of mask tokens.
+
+The loop is split into small steps that can be timed and tested alone:
+``score`` (one model call on the canvas), ``choose_commits`` (which masked
+positions to fill this step), ``apply_end_of_middle`` (masks right of a committed
+end-of-middle token become padding) and ``remask_low_confidence`` (the optional
+revision pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+NEG_INF = float("-inf")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EffortProfile:
+    """Sampler knobs selected by one ``effort`` name."""
+
+    name: str
+    threshold: float  # commit every masked token whose confidence reaches this
+    max_steps: int  # step cap; the last step commits everything still masked
+    candidates: int  # canvases denoised in one batch, ranked afterwards
+    revision: bool  # re-mask the least confident tokens once and denoise again
+    length_factors: tuple[float, ...] = (1.0,)  # canvas-length probes around the hint
+
+
+EFFORTS: dict[str, EffortProfile] = {
+    "instant": EffortProfile(name="instant", threshold=0.7, max_steps=4, candidates=1, revision=False),
+    "low": EffortProfile(name="low", threshold=0.8, max_steps=8, candidates=1, revision=False),
+    "medium": EffortProfile(name="medium", threshold=0.9, max_steps=16, candidates=2, revision=False,
+                            length_factors=(1.0, 0.5)),
+    "high": EffortProfile(name="high", threshold=0.95, max_steps=64, candidates=4, revision=True,
+                          length_factors=(1.0, 0.5, 1.5, 0.25)),
+}
+
+
+class FillCancelled(Exception):
+    """Raised between denoising steps when the caller asked to stop."""
+
+
+@dataclass(slots=True)
+class DenoiseState:
+    tokens: torch.Tensor  # (K, C) long; mask id where not yet decided
+    confidence: torch.Tensor  # (K, C) float; probability of each committed token
+    valid: torch.Tensor  # (K, C) bool; False on canvas slots beyond a row's length
+    steps: int = 0
+    tokens_per_step: list[int] = field(default_factory=list)
+
+
+def suppress_special(logits: torch.Tensor, banned_ids: list[int]) -> torch.Tensor:
+    logits[..., banned_ids] = NEG_INF
+    return logits
+
+
+def choose_commits(probs: torch.Tensor, state: DenoiseState, mask_id: int, threshold: float, final: bool):
+    """Return (commit mask (K, C), predicted ids, their probabilities)."""
+    confidence, predicted = probs.max(dim=-1)  # (K, C)
+    masked = (state.tokens == mask_id) & state.valid
+    if final:
+        return masked, predicted, confidence
+    commit = masked & (confidence >= threshold)
+    # At least one token per row that still has masks: the most confident one.
+    masked_conf = torch.where(masked, confidence, torch.full_like(confidence, -1.0))
+    best = masked_conf.argmax(dim=-1, keepdim=True)  # (K, 1)
+    has_mask = masked.any(dim=-1, keepdim=True)
+    forced = torch.zeros_like(commit).scatter_(1, best, True) & has_mask
+    return commit | forced, predicted, confidence
+
+
+def apply_end_of_middle(state: DenoiseState, mask_id: int, eom_id: int) -> None:
+    """Turn every mask right of the first committed end-of-middle token into padding."""
+    is_eom = state.tokens == eom_id
+    after_eom = (is_eom.cumsum(dim=-1) > 0) & ~is_eom
+    fill = after_eom & (state.tokens == mask_id)
+    state.tokens[fill] = eom_id
+    state.confidence[fill] = 1.0
+
+
+def remask_low_confidence(state: DenoiseState, mask_id: int, fraction: float = 0.2) -> None:
+    """Re-mask the least confident committed tokens of each row (the revision pass)."""
+    for row in range(state.tokens.shape[0]):
+        positions = state.valid[row].nonzero().flatten()
+        if positions.numel() < 2:
+            continue
+        count = max(1, int(positions.numel() * fraction))
+        worst = state.confidence[row, positions].argsort()[:count]
+        state.tokens[row, positions[worst]] = mask_id
+
+
+def denoise(
+    score: Callable[[torch.Tensor], torch.Tensor],
+    state: DenoiseState,
+    profile: EffortProfile,
+    *,
+    mask_id: int,
+    eom_id: int,
+    banned_ids: list[int],
+    should_stop: Callable[[], bool] | None = None,
+) -> DenoiseState:
+    """Fill every mask of ``state`` in at most ``profile.max_steps`` model calls (per pass).
+
+    ``score`` maps canvas tokens (K, C) to logits (K, C, V).
+    """
+    passes = 2 if profile.revision else 1
+    for pass_index in range(passes):
+        if pass_index == 1:
+            remask_low_confidence(state, mask_id)
+        for step in range(profile.max_steps):
+            if should_stop is not None and should_stop():
+                raise FillCancelled()
+            masked = (state.tokens == mask_id) & state.valid
+            if not masked.any():
+                break
+            logits = suppress_special(score(state.tokens).float(), banned_ids)
+            probs = torch.softmax(logits, dim=-1)
+            final = step == profile.max_steps - 1
+            commit, predicted, confidence = choose_commits(probs, state, mask_id, profile.threshold, final)
+            state.tokens[commit] = predicted[commit]
+            state.confidence[commit] = confidence[commit]
+            apply_end_of_middle(state, mask_id, eom_id)
+            state.steps += 1
+            state.tokens_per_step.append(int(commit.sum()))
+    return state

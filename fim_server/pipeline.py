@@ -1,0 +1,213 @@
+"""The one completion pipeline behind every front end (CLI, stdio, LSP, HTTP, eval).
+
+Steps: ``context`` (window and mode), ``fill`` (model), ``postprocess`` (filters)
+and ``rank`` (syntax validity, then model confidence). Each step records its
+time in milliseconds; ``CompletionResult.steps`` lists the steps that ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from typing import Literal, Protocol
+
+import msgspec
+
+from .context import detect_language, extract_window, postprocess, syntax_error_delta
+from .engine.sampler import EFFORTS, FillCancelled
+
+log = logging.getLogger("fim_server.pipeline")
+
+MAX_DOCUMENT_CHARS = 20_000_000
+
+
+class Position(msgspec.Struct, frozen=True):
+    """Zero-based line and character (Python code points) in the document."""
+
+    line: int
+    character: int
+
+
+class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A document and a cursor, or a prefix and suffix, plus completion options.
+
+    Give either ``text`` with ``line``/``character`` (zero-based, code points) or
+    ``offset``, or give ``prefix`` (and optionally ``suffix``) directly.
+    """
+
+    text: str | None = None
+    line: int | None = None
+    character: int | None = None
+    offset: int | None = None
+    prefix: str | None = None
+    suffix: str | None = None
+    language: str | None = None
+    path: str | None = None
+    effort: str | None = None
+    mode: Literal["auto", "line", "block"] = "auto"
+    max_lines: int | None = None
+
+
+class CandidateInfo(msgspec.Struct, kw_only=True):
+    text: str
+    confidence: float
+    syntax_errors_added: int | None
+    rejected: str | None
+
+
+class CompletionResult(msgspec.Struct, kw_only=True):
+    """A completion (possibly empty), where it goes and how it was produced."""
+
+    text: str
+    start: Position  # replace range start (the cursor)
+    end: Position  # replace range end (beyond the cursor when closing characters are replaced)
+    confidence: float
+    mode: str
+    mode_reason: str
+    language: str | None
+    effort: str
+    steps: list[str]
+    timings_ms: dict[str, float]
+    model_steps: int = 0
+    cache: str | None = None
+    rejected: str | None = None
+    candidates: list[CandidateInfo] = []
+
+
+class RequestError(ValueError):
+    """The request is invalid; the message says which field and why."""
+
+
+class Engine(Protocol):
+    kind: str
+
+    def fill(self, prefix: str, suffix: str, *, canvas_tokens: int, effort: str, should_stop=None): ...
+
+
+def resolve_cursor(request: CompletionRequest) -> tuple[str, int]:
+    """Return (document text, cursor offset) after checking the request."""
+    if request.text is None:
+        if request.prefix is None:
+            raise RequestError("missing input: give 'text' with a cursor, or 'prefix' (and 'suffix')")
+        return request.prefix + (request.suffix or ""), len(request.prefix)
+    text = request.text
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise RequestError(f"document too large: {len(text)} characters, limit {MAX_DOCUMENT_CHARS}")
+    if "\x00" in text[:8192]:
+        raise RequestError("document looks binary (contains NUL bytes); completions are only offered for text")
+    if request.offset is not None:
+        if not 0 <= request.offset <= len(text):
+            raise RequestError(f"invalid offset {request.offset}: the document has {len(text)} characters")
+        return text, request.offset
+    if request.line is None or request.character is None:
+        raise RequestError("missing cursor: give 'line' and 'character' (zero-based) or 'offset'")
+    lines = text.split("\n")
+    if not 0 <= request.line < len(lines):
+        raise RequestError(f"invalid line {request.line}: the document has {len(lines)} lines (zero-based)")
+    line_text = lines[request.line].rstrip("\r")
+    if not 0 <= request.character <= len(line_text):
+        raise RequestError(
+            f"invalid character {request.character} on line {request.line}: the line has {len(line_text)} characters"
+        )
+    offset = sum(len(line) + 1 for line in lines[: request.line]) + request.character
+    return text, offset
+
+
+def offset_to_position(text: str, offset: int) -> Position:
+    line = text.count("\n", 0, offset)
+    return Position(line, offset - (text.rfind("\n", 0, offset) + 1))
+
+
+class CompletionPipeline:
+    """Run requests through context, model, post-processing and ranking.
+
+    Model calls run on one dedicated worker thread so that the engine (which is
+    not re-entrant) is never used concurrently and async callers stay responsive.
+    """
+
+    def __init__(self, engine: Engine, *, default_effort: str = "low", max_lines: int = 20) -> None:
+        self.engine = engine
+        self.default_effort = default_effort
+        self.max_lines = max_lines
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fim-engine")
+
+    def complete(self, request: CompletionRequest, should_stop=None) -> CompletionResult:
+        """Run the whole pipeline synchronously. Raises RequestError or FillCancelled."""
+        effort = request.effort or self.default_effort
+        if effort not in EFFORTS:
+            raise RequestError(f"invalid effort {effort!r}: use one of {', '.join(EFFORTS)}")
+        text, offset = resolve_cursor(request)
+        timings: dict[str, float] = {}
+        steps = ["context"]
+        started = time.perf_counter()
+        language = detect_language(request.language, request.path)
+        window = extract_window(text, offset, language, mode=request.mode)
+        timings["context"] = (time.perf_counter() - started) * 1000
+        cursor = offset_to_position(text, offset)
+        result = CompletionResult(
+            text="", start=cursor, end=cursor, confidence=0.0, mode=window.mode, mode_reason=window.mode_reason,
+            language=language, effort=effort, steps=steps, timings_ms=timings,
+        )
+        if window.mode == "none":
+            result.rejected = f"no completion here: {window.mode_reason}"
+            return result
+
+        steps.append("fill")
+        started = time.perf_counter()
+        filled = self.engine.fill(window.prefix, window.suffix, canvas_tokens=window.canvas_tokens,
+                                  effort=effort, should_stop=should_stop)
+        timings["fill"] = (time.perf_counter() - started) * 1000
+        for name, value in filled.timings_ms.items():
+            timings[f"fill.{name}"] = value
+        result.model_steps, result.cache = filled.steps, filled.cache
+
+        steps.append("postprocess")
+        started = time.perf_counter()
+        max_lines = request.max_lines or self.max_lines
+        processed = [postprocess(c.text, window, max_lines=max_lines) for c in filled.candidates]
+        timings["postprocess"] = (time.perf_counter() - started) * 1000
+
+        steps.append("rank")
+        started = time.perf_counter()
+        infos = []
+        for candidate, done in zip(filled.candidates, processed):
+            delta = None if done.rejected else syntax_error_delta(window, done.text)
+            infos.append(CandidateInfo(text=done.text, confidence=candidate.confidence,
+                                       syntax_errors_added=delta, rejected=done.rejected))
+        usable = [info for info in infos if info.rejected is None]
+        usable.sort(key=lambda info: (info.syntax_errors_added or 0, -info.confidence))
+        timings["rank"] = (time.perf_counter() - started) * 1000
+        result.candidates = infos
+        if not usable:
+            result.rejected = infos[0].rejected if infos else "the model produced no candidate"
+            return result
+        best = usable[0]
+        result.text, result.confidence = best.text, best.confidence
+        return result
+
+    async def complete_async(self, request: CompletionRequest, cancelled: threading.Event | None = None) -> CompletionResult:
+        """Run ``complete`` on the engine thread; setting ``cancelled`` stops it within one step."""
+        loop = asyncio.get_running_loop()
+        event = cancelled or threading.Event()
+        future = loop.run_in_executor(self._executor, self.complete, request, event.is_set)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            event.set()
+            raise
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+__all__ = [
+    "CompletionPipeline",
+    "CompletionRequest",
+    "CompletionResult",
+    "FillCancelled",
+    "Position",
+    "RequestError",
+]

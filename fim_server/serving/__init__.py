@@ -1,0 +1,1 @@
+"""Front ends that serve the completion pipeline: stdio (JSON lines)."""

@@ -1,0 +1,117 @@
+"""Headless JSON-lines mode: one request per line on stdin, one response per line on stdout.
+
+Request:  ``{"id": 1, "text": "...", "line": 3, "character": 8, "language": "python"}``
+          (any field of ``CompletionRequest``; ``id`` is a string or an integer).
+Cancel:   ``{"id": 2, "cancel": 1}`` stops request 1 within one denoising step.
+Response: ``{"id": 1, "result": {...CompletionResult...}}`` or
+          ``{"id": 1, "error": {"code": "invalid_request", "message": "..."}}``.
+Requests run concurrently and responses may arrive in any order; match them by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+
+import msgspec
+
+from ..pipeline import CompletionPipeline, CompletionRequest, FillCancelled, RequestError
+
+log = logging.getLogger("fim_server.stdio")
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+MAX_LINE_BYTES = 32 * 1024 * 1024
+
+
+def error(id_, code: str, message: str) -> dict:
+    return {"id": id_, "error": {"code": code, "message": message}}
+
+
+class StdioServer:
+    def __init__(self, pipeline: CompletionPipeline, write) -> None:
+        self.pipeline = pipeline
+        self.write = write  # callable taking one encoded line (bytes, newline included)
+        self.inflight: dict[object, threading.Event] = {}
+        self.tasks: set[asyncio.Task] = set()
+
+    def send(self, message: dict) -> None:
+        self.write(_encoder.encode(message) + b"\n")
+
+    def handle_line(self, line: bytes) -> None:
+        if not line.strip():
+            return
+        try:
+            message = _decoder.decode(line)
+        except msgspec.DecodeError as exc:
+            self.send(error(None, "parse_error", f"line is not valid JSON: {exc}"))
+            return
+        if not isinstance(message, dict):
+            self.send(error(None, "invalid_request", "each line must be a JSON object"))
+            return
+        id_ = message.pop("id", None)
+        if not isinstance(id_, (int, str)) or isinstance(id_, bool):
+            self.send(error(None, "invalid_request", f"missing or invalid 'id' {id_!r}: use a string or an integer"))
+            return
+        if "cancel" in message:
+            target = message["cancel"]
+            event = self.inflight.get(target)
+            if event is not None:
+                event.set()
+            self.send({"id": id_, "result": {"cancelled": target, "found": event is not None}})
+            return
+        if id_ in self.inflight:
+            self.send(error(id_, "invalid_request", f"id {id_!r} is already in flight; use a new id"))
+            return
+        try:
+            request = msgspec.convert(message, CompletionRequest)
+        except msgspec.ValidationError as exc:
+            self.send(error(id_, "invalid_request", str(exc)))
+            return
+        event = threading.Event()
+        self.inflight[id_] = event
+        task = asyncio.get_running_loop().create_task(self.run(id_, request, event))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def run(self, id_, request: CompletionRequest, event: threading.Event) -> None:
+        try:
+            result = await self.pipeline.complete_async(request, event)
+            self.send({"id": id_, "result": msgspec.to_builtins(result)})
+        except RequestError as exc:
+            self.send(error(id_, "invalid_request", str(exc)))
+        except FillCancelled:
+            self.send(error(id_, "cancelled", f"request {id_!r} was cancelled"))
+        except Exception as exc:  # the server must answer and stay up whatever the model does
+            log.exception("request %r failed", id_)
+            self.send(error(id_, "internal_error", f"{type(exc).__name__}: {exc}"))
+        finally:
+            self.inflight.pop(id_, None)
+
+
+async def serve(pipeline: CompletionPipeline, stdin=None, stdout=None) -> None:
+    stdin = stdin or sys.stdin.buffer
+    stdout = stdout or sys.stdout.buffer
+
+    def write(data: bytes) -> None:
+        stdout.write(data)
+        stdout.flush()
+
+    server = StdioServer(pipeline, write)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=MAX_LINE_BYTES, loop=loop)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), stdin)
+    while True:
+        try:
+            line = await reader.readline()
+        except ValueError:  # line longer than the limit; skip the rest of it
+            server.send(error(None, "invalid_request", f"line longer than {MAX_LINE_BYTES} bytes"))
+            await reader.readuntil(b"\n")
+            continue
+        if not line:
+            break
+        server.handle_line(line)
+    if server.tasks:
+        await asyncio.gather(*server.tasks, return_exceptions=True)

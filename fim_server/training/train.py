@@ -1,0 +1,202 @@
+"""Train the masked-diffusion FIM model on the corpus: resumable, seeded, checkpointed.
+
+Run ``fim-server train --corpus work/corpus --run runs/small --export models/fim-diffusion-small``.
+Interrupt at any time; the same command resumes from ``<run>/checkpoint.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from ..model import FimDiffusionConfig, FimDiffusionModel
+from ..model.tokenizer import iter_corpus_texts, load_tokenizer, save_tokenizer, train_tokenizer
+from .examples import Batch, collate, make_example
+
+log = logging.getLogger("fim_server.train")
+
+
+def load_texts(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line)["text"] for line in handle]
+
+
+class ExampleSampler:
+    """Draw FIM examples from files chosen in proportion to their length."""
+
+    def __init__(self, texts: list[str], tokenizer, config: FimDiffusionConfig, seed: int) -> None:
+        self.texts = texts
+        self.weights = [len(t) for t in texts]
+        self.tokenizer = tokenizer
+        self.config = config
+        self.rng = random.Random(seed)
+
+    def batch(self, size: int) -> Batch:
+        examples = []
+        while len(examples) < size:
+            text = self.rng.choices(self.texts, self.weights)[0]
+            example = make_example(text, self.tokenizer, self.config, self.rng)
+            if example is not None and example.middle:
+                examples.append(example)
+        return collate(examples, self.config, self.rng)
+
+
+def masked_diffusion_loss(model: FimDiffusionModel, batch: Batch) -> torch.Tensor:
+    """Per-sequence weighted cross-entropy over masked canvas tokens, averaged over the batch."""
+    selected = batch.weights > 0
+    logits = model(batch.input_ids, batch.segment_ids, batch.position_ids, output_mask=selected)  # (N, V)
+    nll = torch.nn.functional.cross_entropy(logits.float(), batch.targets[selected], reduction="none")
+    return (nll * batch.weights[selected]).sum() / batch.input_ids.shape[0]
+
+
+@torch.no_grad()
+def evaluate(model: FimDiffusionModel, batches: list[Batch]) -> float:
+    model.eval()
+    losses = [masked_diffusion_loss(model, b).item() for b in batches]
+    model.train()
+    return sum(losses) / len(losses)
+
+
+def learning_rate(step: int, args) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = min(1.0, (step - args.warmup) / max(1, args.max_steps - args.warmup))
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def prepare_tokenizer(run: Path, corpus: Path, vocab_size: int):
+    folder = run / "tokenizer"
+    if not (folder / "tokenizer.json").exists():
+        log.info("training the tokenizer (vocab %d) on %s", vocab_size, corpus / "train.jsonl")
+        tokenizer = train_tokenizer(iter_corpus_texts(corpus / "train.jsonl", 60_000_000), vocab_size)
+        save_tokenizer(tokenizer, folder)
+    return load_tokenizer(folder)
+
+
+def export(model: FimDiffusionModel, tokenizer, folder: Path, info: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(folder), safe_serialization=True)
+    tokenizer.save_pretrained(str(folder))
+    (folder / "training.json").write_text(json.dumps(info, indent=1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fim-server train", description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=Path("work/corpus"), help="folder from `fim-server corpus`")
+    parser.add_argument("--run", type=Path, default=Path("runs/small"), help="checkpoint folder")
+    parser.add_argument("--export", type=Path, default=None, help="model folder written with save_pretrained")
+    parser.add_argument("--layout", choices=["cached", "bidirectional"], default="cached")
+    parser.add_argument("--vocab-size", type=int, default=8192)
+    parser.add_argument("--hidden-size", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=16, help="examples per optimizer step")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate")
+    parser.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
+    parser.add_argument("--max-steps", type=int, default=20000, help="total steps of the cosine schedule")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop this invocation after N minutes")
+    parser.add_argument("--eval-every", type=int, default=250, help="steps between held-out evaluations")
+    parser.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CPU")
+    parser.add_argument("--seed", type=int, default=1234)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    args.run.mkdir(parents=True, exist_ok=True)
+    tokenizer = prepare_tokenizer(args.run, args.corpus, args.vocab_size)
+    checkpoint_path = args.run / "checkpoint.pt"
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, weights_only=False)
+        config = FimDiffusionConfig(**state["config"])
+        log.info("resuming from %s at step %d", checkpoint_path, state["step"])
+    else:
+        state = None
+        config = FimDiffusionConfig(
+            vocab_size=len(tokenizer), hidden_size=args.hidden_size, num_hidden_layers=args.layers,
+            num_attention_heads=args.heads, intermediate_size=int(args.hidden_size * 8 / 3 / 32 + 0.5) * 32,
+            attention_layout=args.layout,
+        )
+    torch.manual_seed(args.seed)
+    model = FimDiffusionModel(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
+    step, tokens_seen, best_valid = 0, 0, float("inf")
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, tokens_seen, best_valid = state["step"], state["tokens_seen"], state["best_valid"]
+    log.info("model: %.2fM parameters, layout %s", sum(p.numel() for p in model.parameters()) / 1e6, config.attention_layout)
+
+    texts = load_texts(args.corpus / "train.jsonl")
+    valid_texts = load_texts(args.corpus / "valid.jsonl")
+    sampler = ExampleSampler(texts, tokenizer, config, seed=args.seed + step)
+    valid_sampler = ExampleSampler(valid_texts, tokenizer, config, seed=4321)
+    valid_batches = [valid_sampler.batch(16) for _ in range(8)]
+    history_path = args.run / "history.jsonl"
+
+    def save() -> None:
+        state = {"config": config.to_diff_dict() | {"attention_layout": config.attention_layout},
+                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                 "tokens_seen": tokens_seen, "best_valid": best_valid}
+        torch.save(state, checkpoint_path.with_suffix(".tmp"))
+        os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
+
+    start = time.monotonic()
+    window_tokens, window_start = 0, time.monotonic()
+    model.train()
+    bar = tqdm(total=args.max_steps, initial=step, dynamic_ncols=True, mininterval=5)
+    while step < args.max_steps:
+        if args.max_minutes and time.monotonic() - start > args.max_minutes * 60:
+            break
+        batch = sampler.batch(args.batch_size)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, args)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            loss = masked_diffusion_loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        real_tokens = int((batch.segment_ids != 3).sum())
+        tokens_seen += real_tokens
+        window_tokens += real_tokens
+        elapsed = time.monotonic() - window_start
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{window_tokens / max(elapsed, 1e-9):.0f}",
+                        tokens=f"{tokens_seen / 1e6:.2f}M")
+        if step % args.eval_every == 0 or step == args.max_steps:
+            valid = evaluate(model, valid_batches)
+            record = {"step": step, "tokens": tokens_seen, "train_loss": loss.item(), "valid_loss": valid,
+                      "tokens_per_s": window_tokens / max(elapsed, 1e-9), "time": time.time()}
+            with open(history_path, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            log.info("step %d: train %.3f, held-out %.3f, %.0f tokens/s", step, loss.item(), valid, record["tokens_per_s"])
+            window_tokens, window_start = 0, time.monotonic()
+            if valid < best_valid:
+                best_valid = valid
+                if args.export:
+                    export(model, tokenizer, args.export,
+                           {"step": step, "tokens_seen": tokens_seen, "valid_loss": valid, "seed": args.seed})
+        if step % args.save_every == 0:
+            save()
+    save()
+    bar.close()
+    log.info("stopped at step %d, %.2fM tokens, best held-out loss %.3f", step, tokens_seen / 1e6, best_valid)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
