@@ -1,0 +1,103 @@
+"""Denoising loop steps, driven by a scripted score function."""
+
+import pytest
+import torch
+
+from fim_server.engine.sampler import (
+    EFFORTS,
+    DenoiseState,
+    FillCancelled,
+    apply_end_of_middle,
+    choose_commits,
+    denoise,
+)
+
+MASK, EOM, PAD = 0, 1, 2
+VOCAB = 10
+
+
+def fresh_state(rows: int, width: int) -> DenoiseState:
+    return DenoiseState(torch.full((rows, width), MASK), torch.zeros(rows, width), torch.ones(rows, width, dtype=torch.bool))
+
+
+def peaked_logits(targets: list[int], sharpness: list[float]) -> torch.Tensor:
+    """Logits (1, C, V) whose argmax is targets[i] with softmax confidence rising with sharpness[i]."""
+    logits = torch.zeros(1, len(targets), VOCAB)
+    for i, (token, sharp) in enumerate(zip(targets, sharpness)):
+        logits[0, i, token] = sharp
+    return logits
+
+
+def test_commits_confident_tokens_and_at_least_one():
+    state = fresh_state(1, 3)
+    probs = torch.softmax(peaked_logits([5, 6, 7], [10.0, 1.0, 2.0]), dim=-1)
+    commit, predicted, _ = choose_commits(probs, state, MASK, threshold=0.9, final=False)
+    assert commit.tolist() == [[True, False, False]]
+    assert predicted[0, 0].item() == 5
+    probs = torch.softmax(peaked_logits([5, 6, 7], [1.0, 1.0, 2.0]), dim=-1)
+    commit, _, _ = choose_commits(probs, state, MASK, threshold=0.9, final=False)
+    assert commit.tolist() == [[False, False, True]], "the most confident token is forced"
+
+
+def test_final_step_commits_everything_masked():
+    state = fresh_state(1, 4)
+    state.tokens[0, 1] = 7
+    probs = torch.softmax(torch.zeros(1, 4, VOCAB), dim=-1)
+    commit, _, _ = choose_commits(probs, state, MASK, threshold=0.99, final=True)
+    assert commit.tolist() == [[True, False, True, True]]
+
+
+def test_end_of_middle_pads_masks_to_its_right():
+    state = fresh_state(1, 5)
+    state.tokens[0] = torch.tensor([4, EOM, MASK, 6, MASK])
+    apply_end_of_middle(state, MASK, EOM)
+    assert state.tokens[0].tolist() == [4, EOM, EOM, 6, EOM]
+
+
+def test_denoise_fills_every_mask_within_step_cap():
+    targets = [3, 4, 5, 6, EOM, EOM]
+    calls = []
+
+    def score(tokens):
+        calls.append(tokens.clone())
+        return peaked_logits(targets, [0.5] * len(targets))  # never confident: one token per step
+
+    state = denoise(score, fresh_state(1, 6), EFFORTS["instant"], mask_id=MASK, eom_id=EOM, banned_ids=[MASK, PAD])
+    assert (state.tokens != MASK).all()
+    assert state.steps == len(calls) <= EFFORTS["instant"].max_steps
+    assert sum(state.tokens_per_step) == 6
+
+
+def test_denoise_never_emits_banned_tokens():
+    def score(tokens):
+        logits = torch.zeros(tokens.shape[0], tokens.shape[1], VOCAB)
+        logits[..., MASK] = 100.0
+        logits[..., PAD] = 90.0
+        logits[..., 8] = 1.0
+        return logits
+
+    state = denoise(score, fresh_state(2, 4), EFFORTS["low"], mask_id=MASK, eom_id=EOM, banned_ids=[MASK, PAD])
+    assert (state.tokens == 8).all()
+
+
+def test_denoise_stops_when_asked():
+    def score(tokens):
+        return peaked_logits([3] * tokens.shape[1], [0.1] * tokens.shape[1])
+
+    checks = iter([False, True])
+    with pytest.raises(FillCancelled):
+        denoise(score, fresh_state(1, 8), EFFORTS["low"], mask_id=MASK, eom_id=EOM, banned_ids=[MASK],
+                should_stop=lambda: next(checks))
+
+
+def test_revision_pass_remasks_and_refills():
+    seen_masks = []
+
+    def score(tokens):
+        seen_masks.append(int((tokens == MASK).sum()))
+        return peaked_logits([3, 4, 5, 6, 7], [9.0, 9.0, 9.0, 9.0, 0.5])
+
+    state = denoise(score, fresh_state(1, 5), EFFORTS["high"], mask_id=MASK, eom_id=EOM, banned_ids=[MASK])
+    assert (state.tokens != MASK).all()
+    assert seen_masks[0] == 5
+    assert 0 < seen_masks[-1] < 5, "the revision pass re-masked some committed tokens"
