@@ -112,6 +112,12 @@ def command_stdio(args) -> int:
     return 0
 
 
+def command_serve(args) -> int:
+    from .daemon.service import run_service
+
+    return run_service(args, settings_from)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fim-server", description="Fill-in-the-middle code completion backend.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
@@ -129,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     stdio = sub.add_parser("stdio", help="serve JSON-lines requests on stdin/stdout")
     add_engine_options(stdio)
     stdio.set_defaults(handler=command_stdio)
+
+    from .daemon.service import add_serve_options
+
+    serve = sub.add_parser("serve", help="run the shared model daemon (Unix socket, optional HTTP API)")
+    add_engine_options(serve)
+    add_serve_options(serve)
+    serve.set_defaults(handler=command_serve)
 
     for name, module, summary in (
         ("train", "fim_server.training.train", "train the diffusion model"),

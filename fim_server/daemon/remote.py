@@ -1,0 +1,76 @@
+"""``RemoteEngine``: the engine contract of ``DiffusionEngine.fill``, served by the shared daemon."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from pathlib import Path
+
+from ..engine.engine import FillResult
+from ..engine.sampler import FillCancelled
+from .client import DaemonClient, DaemonConnectionLost, DaemonError, raise_for_reply
+from .protocol import FillMessage
+
+log = logging.getLogger("fim_server.daemon.remote")
+
+
+def spawn_args_from_settings(settings) -> list[str]:
+    """Command-line options that make a started daemon load the model these settings name."""
+    return ["--model", str(settings.model), "--dtype", settings.dtype, "--threads", str(settings.threads),
+            "--effort", settings.effort]
+
+
+class RemoteEngine:
+    """Fill through the daemon; start it when needed and survive one crash per fill.
+
+    ``should_stop`` is polled every ``poll_interval`` seconds while the daemon
+    works; when it turns true the daemon gets a cancel message and ``fill``
+    raises ``FillCancelled``. A ``should_stop`` with a ``deadline`` attribute
+    (``FillControl``) also sends its remaining time budget to the daemon.
+    """
+
+    kind = "remote"
+
+    def __init__(self, client: DaemonClient | None = None, *, socket_path: str | Path | None = None,
+                 spawn_args: list[str] | None = None, poll_interval: float = 0.02) -> None:
+        self.client = client or DaemonClient(socket_path, spawn_args=spawn_args)
+        self.poll_interval = poll_interval
+
+    @classmethod
+    def from_settings(cls, settings, *, socket_path: str | Path | None = None) -> "RemoteEngine":
+        return cls(socket_path=socket_path, spawn_args=spawn_args_from_settings(settings))
+
+    def fill(self, prefix: str, suffix: str, *, canvas_tokens: int, effort: str = "low",
+             should_stop=None) -> FillResult:
+        """Denoise through the daemon. Raises FillCancelled, DeadlineExceeded, Overloaded, ValueError or DaemonError."""
+        try:
+            return self._fill_once(prefix, suffix, canvas_tokens, effort, should_stop)
+        except DaemonConnectionLost as exc:
+            if should_stop is not None and should_stop():
+                raise FillCancelled() from exc
+            log.warning("%s; restarting the daemon and retrying the fill once", exc)
+        self.client.reconnect()
+        try:
+            return self._fill_once(prefix, suffix, canvas_tokens, effort, should_stop)
+        except DaemonConnectionLost as exc:
+            raise DaemonError(f"the daemon failed twice during one fill: {exc}") from exc
+
+    def _fill_once(self, prefix: str, suffix: str, canvas_tokens: int, effort: str, should_stop) -> FillResult:
+        deadline = getattr(should_stop, "deadline", None)
+        timeout_ms = None if deadline is None else max(1.0, (deadline - time.monotonic()) * 1000)
+        fill_id, future = self.client.send(lambda id_: FillMessage(
+            id=id_, prefix=prefix, suffix=suffix, canvas_tokens=canvas_tokens, effort=effort, timeout_ms=timeout_ms))
+        cancel_sent = False
+        while True:
+            try:
+                reply = future.result(timeout=self.poll_interval)
+                break
+            except concurrent.futures.TimeoutError:
+                if not cancel_sent and should_stop is not None and should_stop():
+                    self.client.cancel(fill_id)
+                    cancel_sent = True
+        return raise_for_reply(reply)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,163 @@
+"""``fim-server serve``: load the model once, then serve the Unix socket and, optionally, the HTTP API.
+
+Both front ends share one ``BatchedEngine``, so requests from editors on the
+socket and from plugins over HTTP are batched together. The process runs on a
+uvloop event loop and stops on SIGTERM/SIGINT, on a ``shutdown`` message, or
+after the idle timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .locations import LocationError, check_socket_path, default_socket_path
+
+log = logging.getLogger("fim_server.daemon.service")
+
+DEFAULT_IDLE_TIMEOUT = 1800.0
+
+
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--socket", help="Unix socket path (default: $XDG_RUNTIME_DIR/fim-server/daemon.sock, "
+                                         "else a private folder in the temp directory)")
+    parser.add_argument("--idle-timeout", type=float, default=None,
+                        help="seconds without requests before the daemon exits; 0 never exits "
+                             f"(default {DEFAULT_IDLE_TIMEOUT:g}, or 0 with --http-port)")
+    parser.add_argument("--stop", action="store_true", help="ask the daemon on --socket to shut down, then exit")
+    parser.add_argument("--http-port", type=int, help="also serve the HTTP API on this TCP port")
+    parser.add_argument("--host", help="HTTP listen address (default 127.0.0.1); any other address must be "
+                                       "given here explicitly")
+    parser.add_argument("--api-key-file", help="file whose first line is the API key that HTTP clients must send "
+                                               "(default: $FIM_SERVER_API_KEY, else no key)")
+    parser.add_argument("--request-timeout", type=float, default=30.0,
+                        help="seconds an HTTP completion may take before it fails with a timeout (default 30)")
+    parser.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024,
+                        help="largest HTTP request body in bytes (default 4 MiB)")
+    parser.add_argument("--max-batch", type=int, default=16,
+                        help="canvas rows denoised together in one model call (default 16)")
+    parser.add_argument("--max-queue", type=int, default=64,
+                        help="requests waiting for a batch row before new ones are rejected (default 64)")
+    parser.add_argument("--no-batching", action="store_true", help="denoise one request at a time")
+    parser.add_argument("--engine", choices=["diffusion", "fake"], default="diffusion",
+                        help="fake: a scripted engine without weights, for testing front ends")
+    parser.add_argument("--fake-step-seconds", type=float, default=0.0,
+                        help="with --engine fake: seconds each of its 4 steps sleeps")
+
+
+def read_api_key(path: str | None) -> str | None:
+    if path:
+        try:
+            text = Path(path).read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the API key file {path}: {exc.strerror}") from None
+        key = text.splitlines()[0].strip() if text else ""
+        if not key:
+            raise ValueError(f"the API key file {path} is empty; write the key on its first line")
+        return key
+    return os.environ.get("FIM_SERVER_API_KEY") or None
+
+
+def build_engine(args, load_settings):
+    """Return (engine for fills, settings) for ``args.engine``."""
+    if args.engine == "fake":
+        from ..config import Settings
+        from ..engine.fake import FakeEngine
+
+        return FakeEngine(step_seconds=args.fake_step_seconds), Settings()
+    from ..engine.batching import BatchedEngine
+    from ..engine.engine import DiffusionEngine
+
+    settings = load_settings(args)
+    model = DiffusionEngine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
+    engine = BatchedEngine(model, max_batch_rows=args.max_batch, max_queue=args.max_queue,
+                           batching=not args.no_batching)
+    return engine, settings
+
+
+def build_http(args, engine, settings, daemon):
+    from ..http import CompletionService, HttpOptions, bind_socket, check_bind_host, create_app, make_server
+    from ..pipeline import CompletionPipeline
+
+    host = check_bind_host(args.host or "127.0.0.1", explicit=args.host is not None)
+    sock = bind_socket(host, args.http_port)
+    pipeline = CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines)
+    service = CompletionService(pipeline, request_timeout=args.request_timeout, on_activity=daemon.touch)
+    options = HttpOptions(model_name=Path(settings.model).name, api_key=read_api_key(args.api_key_file),
+                          max_body_bytes=args.max_body_bytes)
+    log.info("HTTP API on http://%s:%d (API key %s)", host, sock.getsockname()[1],
+             "required" if options.api_key else "not required")
+    return make_server(create_app(service, options)), sock, service
+
+
+async def serve(args, engine, settings, socket_path: Path) -> str:
+    from .server import DaemonServer
+
+    idle = args.idle_timeout
+    if idle is None:
+        idle = 0.0 if args.http_port is not None else DEFAULT_IDLE_TIMEOUT
+    daemon = DaemonServer(engine, socket_path=socket_path, idle_timeout=idle,
+                          model=None if args.engine == "fake" else str(settings.model))
+    http = build_http(args, engine, settings, daemon) if args.http_port is not None else None
+    await daemon.start()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, daemon.stop, f"signal {signal.Signals(number).name}")
+    http_task = None
+    if http is not None:
+        server, sock, _service = http
+        http_task = asyncio.create_task(server.serve(sockets=[sock]))
+        http_task.add_done_callback(lambda task: daemon.stop("the HTTP server stopped"))
+    reason = await daemon.run()
+    if http_task is not None:
+        http[0].should_exit = True
+        await asyncio.wait({http_task}, timeout=10)
+        http[2].close()
+    return reason
+
+
+def stop_running(socket_path: Path) -> int:
+    from .client import DaemonClient, DaemonError
+
+    try:
+        DaemonClient(socket_path, autostart=False).shutdown()
+    except DaemonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"asked the daemon on {socket_path} to shut down", file=sys.stderr)
+    return 0
+
+
+def run_service(args, load_settings) -> int:
+    """Entry point of ``fim-server serve``; ``load_settings(args)`` returns validated Settings."""
+    import uvloop
+
+    from .server import DaemonAlreadyRunning
+
+    try:
+        socket_path = check_socket_path(Path(args.socket)) if args.socket else default_socket_path()
+    except LocationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.stop:
+        return stop_running(socket_path)
+    try:
+        engine, settings = build_engine(args, load_settings)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        uvloop.run(serve(args, engine, settings, socket_path))
+    except (DaemonAlreadyRunning, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        close = getattr(engine, "close", None)
+        if close is not None:
+            close()
+    return 0

@@ -1,0 +1,355 @@
+"""Dynamic batching: concurrent fills from many editors share each denoising step.
+
+One scheduler thread owns the model. Callers ``submit`` a fill (or call the
+blocking ``fill``, which has the same contract as ``DiffusionEngine.fill``) and
+get a future. Between two steps the scheduler:
+
+1. admits queued requests while the batch has free rows (a request takes one
+   row per candidate), encoding each one's context through a pool of exact
+   caches;
+2. drops requests whose caller stopped them (``FillCancelled``) or whose
+   deadline passed (``DeadlineExceeded``), and finishes requests with no masks
+   left;
+3. runs one model call for every remaining canvas (contexts padded with
+   ``SLOT_PAD`` key slots) and commits tokens per request with that request's
+   own effort profile.
+
+The queue in front of the batch is bounded: ``submit`` raises ``Overloaded``
+instead of letting memory grow with the request rate.
+
+Errors::
+
+    Overloaded(RuntimeError)       the queue is full; retry later
+    DeadlineExceeded(TimeoutError) the request's deadline passed before it finished
+    FillCancelled(Exception)       the caller's should_stop() turned true
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from .batch_tensors import apply_step, canvas_layout, new_canvas_state, pad_context_caches, stack_canvases
+from .context_pool import ContextPool
+from .engine import FillResult
+from .sampler import EFFORTS, EffortProfile, FillCancelled, remask_low_confidence
+
+log = logging.getLogger("fim_server.engine.batching")
+
+
+class Overloaded(RuntimeError):
+    """The request queue is full; the message says how full and what to do."""
+
+
+class DeadlineExceeded(TimeoutError):
+    """A request's deadline passed while it was queued or being denoised."""
+
+
+class FillControl:
+    """A ``should_stop`` callable for one request: a cancel flag plus an optional deadline.
+
+    ``deadline`` is a ``time.monotonic()`` value. Engines that only know the
+    plain ``should_stop()`` contract see a stop request at the deadline;
+    ``BatchedEngine`` and the daemon client also read ``deadline`` to report
+    ``DeadlineExceeded`` and to forward the time budget.
+    """
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self.deadline = deadline
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    @property
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def __call__(self) -> bool:
+        return self.cancelled or self.expired
+
+
+@dataclass(eq=False)
+class _Job:
+    prefix: str
+    suffix: str
+    canvas_tokens: int
+    profile: EffortProfile
+    should_stop: object  # callable or None
+    deadline: float | None
+    future: concurrent.futures.Future
+    queued_at: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)
+    # Set on admission:
+    state: object = None
+    cache: object = None
+    cache_state: str = "miss"
+    prefix_length: int = 0
+    lengths: list[int] = field(default_factory=list)
+    pass_index: int = 0
+    step: int = 0
+    started_at: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return self.profile.candidates
+
+    def stop_reason(self) -> Exception | None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return DeadlineExceeded("the request deadline passed before the completion finished")
+        if self.should_stop is not None and self.should_stop():
+            return FillCancelled()
+        return None
+
+
+@dataclass
+class BatchStats:
+    """Counters read by the metrics endpoint; updated by the scheduler thread only."""
+
+    steps: int = 0
+    rows_per_step: collections.Counter = field(default_factory=collections.Counter)
+    requests_per_step: collections.Counter = field(default_factory=collections.Counter)
+    outcomes: collections.Counter = field(default_factory=collections.Counter)
+    cache_states: collections.Counter = field(default_factory=collections.Counter)
+
+
+class BatchedEngine:
+    """Serve ``fill`` for many threads at once on one ``DiffusionEngine`` (cached layout only).
+
+    ``max_batch_rows`` caps the canvas rows in one model call; ``max_queue``
+    caps the requests waiting for a free row. ``batching=False`` runs one
+    request at a time through the same scheduler (the baseline for benchmarks).
+    The wrapped engine must not be used directly while this object runs.
+    """
+
+    kind = "diffusion"
+
+    def __init__(self, engine, *, max_batch_rows: int = 16, max_queue: int = 64, batching: bool = True,
+                 context_slots: int = 8) -> None:
+        if engine.config.attention_layout != "cached":
+            raise ValueError("batching needs a model with attention_layout='cached'; this model is bidirectional")
+        if max_batch_rows < 1 or max_queue < 1:
+            raise ValueError(f"invalid limits max_batch_rows={max_batch_rows}, max_queue={max_queue}: "
+                             "use whole numbers >= 1")
+        self.engine = engine
+        self.tokenizer = engine.tokenizer
+        self.config = engine.config
+        self.max_batch_rows = max_batch_rows
+        self.max_queue = max_queue
+        self.batching = batching
+        self.stats = BatchStats()
+        self._pool = ContextPool(engine, context_slots)
+        self._queue: collections.deque[_Job] = collections.deque()
+        self._active: list[_Job] = []
+        self._batch_key: tuple = ()
+        self._batch = None  # (cache, positions, segments, width) for the current membership
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="fim-batcher", daemon=True)
+        self._thread.start()
+
+    # -- public API -------------------------------------------------------------
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queue)
+
+    @property
+    def active_requests(self) -> int:
+        return len(self._active)
+
+    def submit(self, prefix: str, suffix: str, *, canvas_tokens: int, effort: str = "low", should_stop=None,
+               deadline: float | None = None) -> concurrent.futures.Future:
+        """Queue one fill; the future resolves to a ``FillResult`` or raises the errors listed above."""
+        if effort not in EFFORTS:
+            raise ValueError(f"invalid effort {effort!r}: use one of {', '.join(EFFORTS)}")
+        if deadline is None:
+            deadline = getattr(should_stop, "deadline", None)
+        job = _Job(prefix, suffix, canvas_tokens, EFFORTS[effort], should_stop, deadline,
+                   concurrent.futures.Future())
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the batched engine is closed")
+            if len(self._queue) >= self.max_queue:
+                self.stats.outcomes["overloaded"] += 1
+                raise Overloaded(f"server overloaded: {len(self._queue)} requests queued (limit {self.max_queue}) "
+                                 f"and {len(self._active)} running; retry shortly")
+            self._queue.append(job)
+            self._cond.notify()
+        return job.future
+
+    def fill(self, prefix: str, suffix: str, *, canvas_tokens: int, effort: str = "low", should_stop=None,
+             deadline: float | None = None) -> FillResult:
+        """Blocking fill with the ``DiffusionEngine.fill`` contract (plus ``deadline``)."""
+        future = self.submit(prefix, suffix, canvas_tokens=canvas_tokens, effort=effort,
+                             should_stop=should_stop, deadline=deadline)
+        while True:
+            try:
+                return future.result(timeout=1.0)
+            except concurrent.futures.TimeoutError:
+                if not self._thread.is_alive():
+                    raise RuntimeError("the batching scheduler thread stopped") from None
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout=10)
+
+    # -- scheduler ----------------------------------------------------------------
+
+    def _has_free_rows(self, job: _Job) -> bool:
+        if not self._active:
+            return True
+        if not self.batching:
+            return False
+        used = sum(active.rows for active in self._active)
+        return used + job.rows <= self.max_batch_rows
+
+    def _take_admissible(self) -> list[_Job]:
+        """Pop queued jobs that fit in the batch; drop queued jobs that were stopped. Holds the lock."""
+        admitted = []
+        for job in list(self._queue):
+            reason = job.stop_reason()
+            if reason is not None:
+                self._queue.remove(job)
+                self._resolve(job, error=reason)
+        while self._queue and self._has_free_rows(self._queue[0]):
+            job = self._queue.popleft()
+            if job.future.set_running_or_notify_cancel():
+                self._active.append(job)
+                admitted.append(job)
+        return admitted
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not self._queue and not self._active:
+                    self._cond.wait()
+                if self._closed:
+                    break
+                admitted = self._take_admissible()
+            with torch.inference_mode():
+                for job in admitted:
+                    try:
+                        self._start(job)
+                    except Exception as exc:  # one bad request must not stop the others
+                        log.exception("could not start a request (prefix of %d characters)", len(job.prefix))
+                        self._resolve(job, error=exc)
+                try:
+                    self._step()
+                except Exception as exc:  # keep serving: fail the requests in this batch, not the thread
+                    log.exception("batched step failed; failing %d active requests", len(self._active))
+                    for job in list(self._active):
+                        self._resolve(job, error=exc)
+        for job in list(self._active) + list(self._queue):
+            self._resolve(job, error=RuntimeError("the batched engine was closed"))
+        self._queue.clear()
+
+    def _start(self, job: _Job) -> None:
+        """Tokenize and encode one admitted request's context, and lay out its canvases."""
+        engine = self.engine
+        job.timings["queue"] = (time.perf_counter() - job.queued_at) * 1000
+        started = time.perf_counter()
+        prefix_ids, suffix_ids = engine.encode_prefix(job.prefix), engine.encode_suffix(job.suffix)
+        job.timings["tokenize"] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        job.cache, job.cache_state = self._pool.lookup(prefix_ids, suffix_ids)
+        job.timings["encode_context"] = (time.perf_counter() - started) * 1000
+        job.prefix_length = len(prefix_ids)
+        job.lengths = engine.canvas_lengths(job.canvas_tokens, job.profile.length_factors, job.profile.candidates)
+        job.state = new_canvas_state(job.lengths, self.config.mask_token_id, self.config.pad_token_id)
+        job.started_at = time.perf_counter()
+
+    def _ready_for_step(self, job: _Job) -> bool:
+        """Advance ``job`` to its next model call, mirroring ``sampler.denoise``; False when it is done."""
+        state, profile = job.state, job.profile
+        passes = 2 if profile.revision else 1
+        mask_id = self.config.mask_token_id
+        while True:
+            if job.step < profile.max_steps:
+                if ((state.tokens == mask_id) & state.valid).any():
+                    return True
+            job.pass_index += 1
+            if job.pass_index >= passes:
+                return False
+            remask_low_confidence(state, mask_id)
+            job.step = 0
+
+    def _step(self) -> None:
+        runnable = []
+        for job in list(self._active):
+            reason = job.stop_reason()
+            if reason is not None:
+                self._resolve(job, error=reason)
+            elif not self._ready_for_step(job):
+                self._resolve(job, result=self._finish(job))
+            else:
+                runnable.append(job)
+        if not runnable:
+            return
+        cache, positions, segments, width = self._layout(runnable)
+        states = [job.state for job in runnable]
+        tokens = stack_canvases(states, width, self.config.pad_token_id)  # (R, W)
+        logits = self.engine.model.score_canvas(cache, tokens, positions, segments)  # (R, W, V)
+        self._record_step(runnable)
+        row = 0
+        for job in runnable:
+            rows, own_width = job.state.tokens.shape
+            final = job.step == job.profile.max_steps - 1
+            apply_step(job.state, logits[row : row + rows, :own_width], job.profile, final=final,
+                       mask_id=self.config.mask_token_id, eom_id=self.config.eom_token_id,
+                       banned_ids=self.engine.banned_ids)
+            job.step += 1
+            row += rows
+
+    def _layout(self, runnable: list[_Job]):
+        """Padded batch cache, positions and segments; rebuilt only when the membership changes."""
+        key = tuple(id(job) for job in runnable)
+        if key != self._batch_key:
+            width = max(job.state.tokens.shape[1] for job in runnable)
+            cache = pad_context_caches([job.cache for job in runnable], [job.rows for job in runnable])
+            positions, segments = canvas_layout([job.prefix_length for job in runnable],
+                                                [job.state for job in runnable], width)
+            self._batch_key, self._batch = key, (cache, positions, segments, width)
+        return self._batch
+
+    def _record_step(self, runnable: list[_Job]) -> None:
+        stats = self.stats
+        stats.steps += 1
+        stats.rows_per_step[sum(job.rows for job in runnable)] += 1
+        stats.requests_per_step[len(runnable)] += 1
+
+    def _finish(self, job: _Job) -> FillResult:
+        job.timings["denoise"] = (time.perf_counter() - job.started_at) * 1000
+        state = job.state
+        candidates = [self.engine._decode_row(state, row, job.lengths[row]) for row in range(len(job.lengths))]
+        self.stats.cache_states[job.cache_state] += 1
+        return FillResult(candidates, state.steps, state.tokens_per_step, job.timings, job.cache_state)
+
+    def _resolve(self, job: _Job, *, result: FillResult | None = None, error: Exception | None = None) -> None:
+        if job in self._active:
+            self._active.remove(job)
+        future = job.future
+        if not future.running() and not future.set_running_or_notify_cancel():
+            return  # the caller cancelled the future itself
+        if error is None:
+            self.stats.outcomes["ok"] += 1
+            future.set_result(result)
+            return
+        outcome = {FillCancelled: "cancelled", DeadlineExceeded: "deadline_exceeded"}.get(type(error), "error")
+        self.stats.outcomes[outcome] += 1
+        future.set_exception(error)
+
+
+__all__ = ["BatchStats", "BatchedEngine", "DeadlineExceeded", "FillControl", "Overloaded"]

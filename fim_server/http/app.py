@@ -1,0 +1,159 @@
+"""The HTTP API: a Starlette app with every endpoint, served by uvicorn on the daemon's event loop."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import time
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ..engine.batching import DeadlineExceeded, Overloaded
+from ..engine.sampler import FillCancelled
+from ..pipeline import RequestError
+from . import llamacpp_api, ollama_api, openai_api
+from .common import (
+    ApiError,
+    ClientDisconnected,
+    Dialect,
+    HttpOptions,
+    LlamaCppDialect,
+    MistralDialect,
+    OllamaDialect,
+    OpenAIDialect,
+    check_api_key,
+)
+from .metrics import CONTENT_TYPE, HttpMetrics
+from .service import CompletionService
+
+log = logging.getLogger("fim_server.http")
+
+CLIENT_CLOSED_REQUEST = 499  # nginx's code for a client that left; the reply goes nowhere
+
+
+class HttpApp:
+    """What the endpoints share: the completion service, the options and the metrics."""
+
+    def __init__(self, service: CompletionService, options: HttpOptions) -> None:
+        self.service = service
+        self.options = options
+        self.metrics = HttpMetrics()
+
+
+def _error_response(dialect: Dialect, exc: Exception) -> Response:
+    if isinstance(exc, ApiError):
+        return dialect.error(exc.status, exc.message, exc.headers)
+    if isinstance(exc, RequestError):
+        return dialect.error(400, str(exc))
+    if isinstance(exc, Overloaded):
+        return dialect.error(503, str(exc), {"Retry-After": "1"})
+    if isinstance(exc, DeadlineExceeded):
+        return dialect.error(504, f"completion timed out: {exc}")
+    if isinstance(exc, (ClientDisconnected, FillCancelled)):
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    log.error("request failed: %s: %s", type(exc).__name__, exc, exc_info=exc)
+    return dialect.error(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _endpoint(app: HttpApp, path: str, dialect: Dialect, handler, *, public: bool = False):
+    async def route(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            if not public:
+                check_api_key(request, app.options.api_key)
+            response = await handler(request, app)
+        except Exception as exc:  # every failure becomes an error in the caller's API format
+            response = _error_response(dialect, exc)
+        app.metrics.observe(path, response.status_code, time.perf_counter() - started)
+        return response
+
+    return route
+
+
+async def _health(request: Request, app: HttpApp) -> Response:
+    return JSONResponse({"status": "ok", "model": app.options.model_name, "engine": app.service.engine.kind})
+
+
+async def _metrics(request: Request, app: HttpApp) -> Response:
+    text = app.metrics.render(engine=app.service.engine, inflight=app.service.inflight)
+    return PlainTextResponse(text, media_type=CONTENT_TYPE)
+
+
+async def _not_found(request: Request, exc: HTTPException) -> Response:
+    return JSONResponse({"error": {"message": f"{request.method} {request.url.path}: {exc.detail}",
+                                   "type": "not_found_error" if exc.status_code == 404 else "invalid_request_error",
+                                   "code": exc.status_code}}, status_code=exc.status_code)
+
+
+def create_app(service: CompletionService, options: HttpOptions) -> Starlette:
+    app = HttpApp(service, options)
+    openai, mistral, llamacpp, ollama = OpenAIDialect(), MistralDialect(), LlamaCppDialect(), OllamaDialect()
+    table = [
+        ("/v1/completions", openai, openai_api.completions, ["POST"]),
+        ("/v1/fim/completions", mistral, openai_api.fim_completions, ["POST"]),
+        ("/v1/models", openai, openai_api.models, ["GET"]),
+        ("/infill", llamacpp, llamacpp_api.infill, ["POST"]),
+        ("/api/generate", ollama, ollama_api.generate, ["POST"]),
+        ("/api/show", ollama, ollama_api.show, ["POST"]),
+        ("/api/tags", ollama, ollama_api.tags, ["GET"]),
+        ("/api/version", ollama, ollama_api.version, ["GET"]),
+        ("/metrics", openai, _metrics, ["GET"]),
+    ]
+    routes = [Route(path, _endpoint(app, path, dialect, handler), methods=methods)
+              for path, dialect, handler, methods in table]
+    routes.append(Route("/health", _endpoint(app, "/health", llamacpp, _health, public=True), methods=["GET"]))
+    starlette = Starlette(routes=routes, exception_handlers={HTTPException: _not_found})
+    starlette.state.http = app
+    return starlette
+
+
+# -- serving --------------------------------------------------------------------------
+
+
+def check_bind_host(host: str, *, explicit: bool) -> str:
+    """Return ``host`` if it is a loopback address, or any address the user asked for explicitly."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not explicit:
+        raise ValueError(f"refusing to listen on {host}: only loopback addresses are used unless --host is given")
+    if not loopback:
+        log.warning("the HTTP API listens on %s, which other machines can reach; protect it with an API key", host)
+    return host
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket here so that a port in use is a clear error, not an exit inside uvicorn."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --http-port") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that runs on an existing event loop and leaves signal handling to its owner."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+def make_server(app: Starlette) -> EmbeddedServer:
+    config = uvicorn.Config(app, loop="none", http="h11", lifespan="off", log_config=None, access_log=False,
+                            timeout_keep_alive=30, ws="none")
+    return EmbeddedServer(config)

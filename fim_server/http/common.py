@@ -1,0 +1,189 @@
+"""Request parsing, limits, authentication and error shapes shared by the HTTP endpoints.
+
+Each API family answers errors in its own format (``Dialect``), so a plugin's
+own error handling shows the message to the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+import uuid
+from dataclasses import dataclass
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+_decoder = msgspec.json.Decoder()
+
+
+class ApiError(Exception):
+    """An HTTP error with a status code; the endpoint's dialect renders it."""
+
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+class ClientDisconnected(Exception):
+    """The client closed the connection before the completion finished."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpOptions:
+    model_name: str = "fim-diffusion-small"
+    api_key: str | None = None
+    max_body_bytes: int = 4 * 1024 * 1024
+
+
+def _error_type(status: int) -> str:
+    return {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
+            413: "invalid_request_error", 503: "unavailable_error", 504: "timeout_error"}.get(status, "server_error")
+
+
+class Dialect:
+    """Error format of one API family."""
+
+    def error_body(self, status: int, message: str) -> dict:
+        raise NotImplementedError
+
+    def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(self.error_body(status, message), status_code=status, headers=headers)
+
+
+class OpenAIDialect(Dialect):
+    def error_body(self, status: int, message: str) -> dict:
+        return {"error": {"message": message, "type": _error_type(status), "param": None, "code": None}}
+
+
+class MistralDialect(Dialect):
+    def error_body(self, status: int, message: str) -> dict:
+        return {"object": "error", "message": message, "type": _error_type(status), "param": None, "code": status}
+
+
+class LlamaCppDialect(Dialect):
+    def error_body(self, status: int, message: str) -> dict:
+        return {"error": {"code": status, "message": message, "type": _error_type(status)}}
+
+
+class OllamaDialect(Dialect):
+    def error_body(self, status: int, message: str) -> dict:
+        return {"error": message}
+
+
+def check_api_key(request: Request, api_key: str | None) -> None:
+    """Accept ``Authorization: Bearer KEY`` or ``x-api-key: KEY`` when a key is configured."""
+    if not api_key:
+        return
+    header = request.headers.get("authorization", "")
+    offered = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
+    if not offered or not hmac.compare_digest(offered.encode(), api_key.encode()):
+        raise ApiError(401, "invalid or missing API key: send 'Authorization: Bearer <key>'")
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict:
+    """Read and decode the body as a JSON object, rejecting bodies over ``max_bytes`` (413)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ApiError(413, f"request body exceeds the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise ApiError(400, "missing request body: send a JSON object")
+    try:
+        data = _decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, f"request body must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def field_str(body: dict, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, f"missing required field '{name}' (a string)")
+        return default
+    if not isinstance(value, str):
+        raise ApiError(400, f"invalid '{name}': expected a string, got {type(value).__name__}")
+    return value
+
+
+def field_int(body: dict, name: str, default: int | None = None, *, minimum: int | None = None) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, f"invalid '{name}': expected a whole number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ApiError(400, f"invalid '{name}': {value} is below the minimum {minimum}")
+    return value
+
+
+def field_bool(body: dict, name: str, default: bool) -> bool:
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ApiError(400, f"invalid '{name}': expected true or false, got {value!r}")
+    return value
+
+
+def field_stop(body: dict, name: str = "stop") -> list[str]:
+    """A stop string or a list of stop strings."""
+    value = body.get(name)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise ApiError(400, f"invalid '{name}': expected a string or a list of strings")
+
+
+def field_effort(body: dict) -> str | None:
+    from ..engine.sampler import EFFORTS
+
+    effort = field_str(body, "effort")
+    if effort is not None and effort not in EFFORTS:
+        raise ApiError(400, f"invalid 'effort' {effort!r}: use one of {', '.join(EFFORTS)}")
+    return effort
+
+
+async def until_disconnect(request: Request, work):
+    """Await ``work``; if the client disconnects first, cancel it and raise ClientDisconnected."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_wait_for_disconnect(request))
+    try:
+        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    raise ClientDisconnected()
+
+
+async def _wait_for_disconnect(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def completion_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:24]}"
+
+
+def unix_time() -> int:
+    return int(time.time())

@@ -1,0 +1,33 @@
+"""Fixtures for the batching engine and the daemon: a small random-weight model folder."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+CODE_SAMPLES = [
+    "def add(a, b):\n    return a + b\n",
+    "for item in items:\n    print(item)\n",
+    "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n",
+    "import os\nimport sys\n\nif __name__ == '__main__':\n    sys.exit(main())\n",
+    "const total = values.reduce((sum, v) => sum + v, 0);\n",
+] * 20
+
+
+def write_random_model(folder: Path, seed: int = 0) -> Path:
+    """Write a folder that DiffusionEngine loads: a trained byte-level tokenizer and random weights."""
+    from fim_server.model import FimDiffusionConfig, FimDiffusionModel
+    from fim_server.model.tokenizer import save_tokenizer, train_tokenizer
+
+    tokenizer = train_tokenizer(CODE_SAMPLES, vocab_size=320)
+    save_tokenizer(tokenizer, folder)
+    torch.manual_seed(seed)
+    config = FimDiffusionConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=64, num_hidden_layers=2,
+                                num_attention_heads=2, intermediate_size=128)
+    FimDiffusionModel(config).save_pretrained(str(folder), safe_serialization=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def random_model_path(tmp_path_factory) -> Path:
+    return write_random_model(tmp_path_factory.mktemp("random-model"))
