@@ -43,7 +43,8 @@ def parse_generate(body: dict) -> FimCall:
         split = split_fim_prompt(prompt)
         if split is not None:
             prompt, suffix, _template = split
-    options = body.get("options") or {}
+    options = body.get("options")
+    options = {} if options is None else options
     if not isinstance(options, dict):
         raise ApiError(400, "invalid 'options': expected a JSON object")
     num_predict = field_int(options, "num_predict", -1, minimum=-2)  # Ollama: -1 no cap, -2 fill the context
