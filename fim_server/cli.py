@@ -112,6 +112,12 @@ def command_stdio(args) -> int:
     return 0
 
 
+def command_lsp(args) -> int:
+    from .lsp import run
+
+    return run(args)
+
+
 def command_serve(args) -> int:
     from .daemon.service import run_service
 
@@ -135,6 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     stdio = sub.add_parser("stdio", help="serve JSON-lines requests on stdin/stdout")
     add_engine_options(stdio)
     stdio.set_defaults(handler=command_stdio)
+
+    lsp = sub.add_parser("lsp", help="serve inline completions over the Language Server Protocol on stdio")
+    lsp.add_argument("--tcp", action="store_true", help="listen on TCP at 127.0.0.1 instead of stdio (debugging)")
+    lsp.add_argument("--port", type=int, default=2087, help="TCP port for --tcp (default 2087)")
+    lsp.add_argument("--log-file", help="append logs to this file instead of stderr")
+    add_engine_options(lsp)
+    lsp.set_defaults(handler=command_lsp)
 
     from .daemon.service import add_serve_options
 

@@ -1,0 +1,175 @@
+"""From a document and a cursor to a suggestion: gating, cache, debounce, model.
+
+Order of checks for one request:
+
+1. gating: language turned off, unusable document, comment or string setting;
+2. the cache (exact or type-through hit), answered without a model call;
+3. a speculative call already running for the same cursor, which is joined;
+4. otherwise a latest-wins ticket, the adaptive debounce wait and a model call.
+
+Steps 1 and 2 also supersede the document's older request, as step 4 does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from ..pipeline import CompletionRequest, FillCancelled
+from .cache import CompletionCache, context_key
+from .debounce import AdaptiveDebounce
+from .documents import OpenDocument
+from .engines import ModelUnavailable, PipelineHolder
+from .scheduler import LatestWins, Superseded, Ticket
+from .scope import cursor_scope
+from .settings import LspSettings
+from .stats import ServerStats
+
+log = logging.getLogger("fim_server.lsp.completion")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one request gets: a suggestion (possibly empty) and how it was produced."""
+
+    kind: str  # an outcome name from ``stats``
+    text: str = ""
+    offset: int = 0  # cursor, in code points
+    replace_chars: int = 0  # code points after the cursor that ``text`` replaces
+    speculative: bool = False  # produced by a speculative call
+    reason: str = ""  # why there is no suggestion, for logs
+
+
+class CompletionService:
+    def __init__(self, *, pipelines: PipelineHolder, cache: CompletionCache, debounce: AdaptiveDebounce,
+                 scheduler: LatestWins, stats: ServerStats) -> None:
+        self.pipelines = pipelines
+        self.cache = cache
+        self.debounce = debounce
+        self.scheduler = scheduler
+        self.stats = stats
+        self._inflight: dict[tuple, asyncio.Future[Answer]] = {}
+        self._speculations: set[asyncio.Task] = set()
+
+    # -- requests -------------------------------------------------------------------
+
+    async def suggest(self, doc: OpenDocument, offset: int, settings: LspSettings, *, invoked: bool) -> Answer:
+        mode, reason = completion_mode(doc, offset, settings)
+        if mode is None:
+            self.scheduler.supersede(doc.uri)
+            return Answer("skipped", offset=offset, reason=reason)
+        text = doc.text
+        hit = self.cache.lookup(doc.uri, text, offset)
+        if hit is not None:
+            self.scheduler.supersede(doc.uri)
+            return Answer(hit.kind, hit.text, offset, hit.replace_chars, hit.source == "speculative")
+        running = self._inflight.get((doc.uri, context_key(text, offset)))
+        if running is not None:
+            return replace(await asyncio.shield(running), kind="joined")
+        ticket = self.scheduler.begin(doc.uri)
+        try:
+            delay_ms = 0.0 if invoked else self.debounce.delay_ms(
+                doc.uri, settings.debounce_min_ms, settings.debounce_max_ms)
+            await self.scheduler.wait(ticket, delay_ms / 1000)
+            return await self._call_model(doc, text, offset, mode, settings, ticket)
+        except Superseded:
+            return Answer("superseded", offset=offset, reason="a newer request for this document replaced it")
+        finally:
+            self.scheduler.finish(ticket)
+
+    async def _call_model(self, doc: OpenDocument, text: str, offset: int, mode: str, settings: LspSettings,
+                          ticket: Ticket) -> Answer:
+        pipeline = await self.pipelines.get()
+        ticket.check()
+        key = (doc.uri, context_key(text, offset))
+        running: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = running
+        request = CompletionRequest(text=text, offset=offset, language=doc.language, path=doc.path,
+                                    effort=settings.effort, max_lines=settings.max_lines, mode=mode)
+        started = time.perf_counter()
+        try:
+            result = await pipeline.complete_async(request, ticket.cancel)
+            answer = self._remember(doc.uri, text, offset, result, ticket.speculative, started)
+        except FillCancelled:
+            self.stats.model_calls += 1
+            self.stats.model_cancelled += 1
+            self._settle(key, running, error=Superseded())
+            raise Superseded() from None
+        except BaseException as exc:
+            self._settle(key, running, error=Superseded() if isinstance(exc, asyncio.CancelledError) else exc)
+            raise
+        self._settle(key, running, answer=answer)
+        return answer
+
+    def _settle(self, key: tuple, running: asyncio.Future[Answer], *, answer: Answer | None = None,
+                error: BaseException | None = None) -> None:
+        """Finish the in-flight entry that joined requests wait on."""
+        if self._inflight.get(key) is running:
+            del self._inflight[key]
+        if error is None:
+            running.set_result(answer)
+            return
+        running.set_exception(error)
+        running.exception()  # marks it retrieved; each joined request raises it again
+
+    def _remember(self, uri: str, text: str, offset: int, result, speculative: bool, started: float) -> Answer:
+        """Record the latency, fill the cache and turn a pipeline result into an answer."""
+        if "fill" not in result.steps:
+            return Answer("skipped", offset=offset, reason=result.rejected or "no completion at this cursor")
+        self.stats.model_calls += 1
+        self.debounce.record_latency((time.perf_counter() - started) * 1000)
+        replace_chars = result.end.character - result.start.character if result.end.line == result.start.line else 0
+        source = "speculative" if speculative else "model"
+        self.cache.store(uri, text, offset, result.text, replace_chars, source)
+        return Answer("model", result.text, offset, replace_chars, speculative, result.rejected or "")
+
+    # -- speculation after an accept ----------------------------------------------------------
+
+    def speculate(self, doc: OpenDocument, offset: int, settings: LspSettings) -> bool:
+        """Start a model call for the cursor after an accepted suggestion, if the model is idle."""
+        if not self.scheduler.idle:
+            return False
+        mode, _ = completion_mode(doc, offset, settings)
+        text = doc.text
+        if mode is None or self.cache.lookup(doc.uri, text, offset) is not None:
+            return False
+        task = asyncio.get_running_loop().create_task(self._speculate(doc, text, offset, mode, settings))
+        self._speculations.add(task)
+        task.add_done_callback(self._speculations.discard)
+        return True
+
+    async def _speculate(self, doc: OpenDocument, text: str, offset: int, mode: str, settings: LspSettings) -> None:
+        ticket = self.scheduler.begin(doc.uri, speculative=True)
+        self.stats.speculative_calls += 1
+        try:
+            await self._call_model(doc, text, offset, mode, settings, ticket)
+        except (Superseded, ModelUnavailable):
+            pass
+        except Exception:
+            log.exception("speculative completion for %s failed", doc.uri)
+        finally:
+            self.scheduler.finish(ticket)
+
+    def cancel_all(self) -> None:
+        self.scheduler.supersede_all()
+        for task in list(self._speculations):
+            task.cancel()
+
+
+def completion_mode(doc: OpenDocument, offset: int, settings: LspSettings) -> tuple[str | None, str]:
+    """Return (pipeline mode, "") when a suggestion is wanted here, else (None, reason)."""
+    if not settings.language_enabled(doc.language_id):
+        return None, f"suggestions are off for language {doc.language_id!r} (setting 'languages')"
+    reason = doc.unusable_reason(settings.max_document_chars)
+    if reason:
+        return None, reason
+    scope = cursor_scope(doc.document, offset)
+    behaviour = {"comment": settings.in_comments, "string": settings.in_strings}.get(scope, "on")
+    if behaviour == "off":
+        return None, f"the cursor is in a {scope} and suggestions there are off"
+    return ("line" if behaviour == "line" else "auto"), ""
+
+
+__all__ = ["Answer", "CompletionService", "completion_mode"]

@@ -1,0 +1,70 @@
+"""Start the language server on stdio (or TCP on 127.0.0.1 for debugging).
+
+stdout carries the protocol and nothing else: logs go to stderr or to
+``--log-file``, and ``sys.stdout`` is pointed at stderr while the server runs,
+so a stray ``print`` from a library cannot corrupt the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from ..config import ConfigError, Settings, load_settings
+from .engines import choose_loader
+from .handlers import register
+from .server import FimLanguageServer
+from .settings import LspSettings
+
+log = logging.getLogger("fim_server.lsp")
+
+LOOPBACK = "127.0.0.1"
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+
+
+def configure_logging(log_file: str | None, verbose: bool) -> None:
+    """Send logs to ``log_file`` (appended) or stderr; pygls's own chatter only in verbose mode."""
+    target = {"filename": log_file, "encoding": "utf-8"} if log_file else {"stream": sys.stderr}
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=LOG_FORMAT, force=True, **target)
+    logging.getLogger("pygls").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def server_settings(args) -> tuple[Settings, str | None]:
+    """Return the server configuration, or the defaults plus the error when it is invalid.
+
+    The server starts either way, so that the editor can show the error.
+    """
+    overrides = {"model": args.model, "dtype": args.dtype, "threads": args.threads, "effort": args.effort}
+    try:
+        return load_settings(overrides), None
+    except ConfigError as exc:
+        return Settings(), str(exc)
+
+
+def build_server(args) -> FimLanguageServer:
+    settings, error = server_settings(args)
+    if error:
+        log.error("%s; starting with the built-in defaults", error)
+    loader, kind = choose_loader(settings)
+    base = LspSettings(effort=settings.effort, max_lines=settings.max_lines)
+    server = FimLanguageServer(loader=loader, engine_kind=kind, base=base, default_model=settings.model,
+                               startup_error=error)
+    register(server)
+    return server
+
+
+def run(args) -> int:
+    configure_logging(args.log_file, args.verbose)
+    server = build_server(args)
+    if args.tcp:
+        log.info("fim-server lsp listening on %s:%d", LOOPBACK, args.port)
+        server.start_tcp(LOOPBACK, args.port)
+        return 0
+    protocol_out = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    log.info("fim-server lsp ready on stdio (%s engine)", server.engine_kind)
+    server.start_io(sys.stdin.buffer, protocol_out)
+    return 0
+
+
+__all__ = ["build_server", "run"]

@@ -1,0 +1,208 @@
+"""The language server object: documents, settings, model and the completion service."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+from dataclasses import dataclass
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from ..context.positions import ENCODINGS, Encoding
+from .cache import CompletionCache, context_key
+from .completion import Answer, CompletionService
+from .debounce import AdaptiveDebounce
+from .documents import DocumentNotOpen, DocumentStore, OpenDocument
+from .engines import ModelUnavailable, PipelineHolder, PipelineLoader
+from .protocol import FimProtocol
+from .scheduler import LatestWins
+from .settings import LspSettings, SettingsError, SettingsState
+from .stats import ServerStats
+
+log = logging.getLogger("fim_server.lsp")
+
+# Settings whose change makes cached suggestions stale.
+_SUGGESTION_FIELDS = ("model", "effort", "max_lines")
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("fim-server")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The last suggestion sent for a document, to recognise its acceptance."""
+
+    text: str
+    offset: int
+    replace_chars: int
+    prefix_hash: int
+    document_chars: int
+
+
+class FimLanguageServer(LanguageServer):
+    def __init__(self, *, loader: PipelineLoader, engine_kind: str, base: LspSettings, default_model: str,
+                 startup_error: str | None = None) -> None:
+        super().__init__("fim-server", _version(), protocol_cls=FimProtocol)
+        self.engine_kind = engine_kind
+        self.default_model = default_model
+        self.startup_error = startup_error
+        self.settings_state = SettingsState(base)
+        self.documents = DocumentStore()
+        self.stats = ServerStats()
+        self.pipelines = PipelineHolder(loader)
+        self.service = CompletionService(pipelines=self.pipelines, cache=CompletionCache(),
+                                         debounce=AdaptiveDebounce(), scheduler=LatestWins(), stats=self.stats)
+        self.shown: dict[str, Shown] = {}
+        self.client_pulls_configuration = False
+        self._tasks: set[asyncio.Task] = set()
+        self._initialized = False
+
+    @property
+    def settings(self) -> LspSettings:
+        return self.settings_state.current
+
+    @property
+    def encoding(self) -> Encoding:
+        chosen = str(getattr(self.workspace.position_encoding, "value", self.workspace.position_encoding))
+        return chosen if chosen in ENCODINGS else "utf-16"
+
+    # -- messages to the user -------------------------------------------------------------
+
+    def tell_user(self, message: str, kind: types.MessageType = types.MessageType.Info, *, popup: bool = False) -> None:
+        """Log ``message`` and send it to the editor (a popup for ``popup``, else the log panel)."""
+        level = {types.MessageType.Error: logging.ERROR, types.MessageType.Warning: logging.WARNING}.get(
+            kind, logging.INFO)
+        log.log(level, "%s", message)
+        if popup:
+            self.window_show_message(types.ShowMessageParams(type=kind, message=f"fim-server: {message}"))
+        else:
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def tell_once(self, doc: OpenDocument, message: str) -> None:
+        if message not in doc.notices:
+            doc.notices.add(message)
+            self.tell_user(f"no suggestions for {doc.uri}: {message}", types.MessageType.Warning)
+
+    # -- settings and the model -----------------------------------------------------------
+
+    def apply_settings(self, origin: str, raw: object, source: str) -> bool:
+        """Validate and apply one settings layer; report a bad one and keep the last good values."""
+        try:
+            previous, layer = self.settings_state.update(origin, raw, source)
+        except SettingsError as exc:
+            self.tell_user(f"{exc}. Keeping the previous settings.", types.MessageType.Error, popup=True)
+            return False
+        if layer.unknown:
+            self.tell_user(f"ignoring unknown settings in {source}: {', '.join(layer.unknown)}",
+                           types.MessageType.Warning, popup=True)
+        current = self.settings
+        if any(getattr(previous, name) != getattr(current, name) for name in _SUGGESTION_FIELDS):
+            self.service.cache.clear()
+        if previous.model != current.model and self._initialized:
+            self.start_task(self.load_model())
+        log.info("settings from %s applied: %s", source, current)
+        return True
+
+    @property
+    def model_path(self) -> str:
+        return self.settings.model or self.default_model
+
+    async def load_model(self) -> None:
+        path = self.model_path
+        self.tell_user(f"loading the {self.engine_kind} engine from {path}")
+        try:
+            await self.pipelines.load(path)
+        except ModelUnavailable as exc:
+            self.tell_user(f"{exc}. Set 'modelPath' to a folder written by `fim-server train --export`.",
+                           types.MessageType.Error, popup=True)
+            return
+        self.service.cancel_all()
+        self.service.cache.clear()
+        self.tell_user(f"model ready: {path} ({self.engine_kind} engine)")
+
+    def start_task(self, coroutine) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def on_initialized(self) -> None:
+        self._initialized = True
+        if self.startup_error:
+            self.tell_user(f"{self.startup_error}. Using the built-in defaults for the server configuration.",
+                           types.MessageType.Error, popup=True)
+        self.start_task(self.load_model())
+
+    # -- document sync --------------------------------------------------------------------
+
+    def open_document(self, params: types.DidOpenTextDocumentParams) -> None:
+        doc = self.documents.open(params.text_document)
+        log.debug("opened %s (%s, %d characters)", doc.uri, doc.language_id, len(doc.text))
+
+    def change_document(self, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        self.service.debounce.record_keystroke(uri)
+        try:
+            for change in params.content_changes:
+                self.documents.apply(uri, params.text_document.version, change, self.encoding)
+        except DocumentNotOpen as exc:
+            log.warning("didChange ignored: %s", exc)
+            return
+        except ValueError as exc:
+            self.forget(uri)
+            self.tell_user(f"stopped tracking {uri} after an invalid edit ({exc}); reopen it to get suggestions",
+                           types.MessageType.Warning, popup=True)
+            return
+        self._check_accept(self.documents.get(uri))
+
+    def close_document(self, params: types.DidCloseTextDocumentParams) -> None:
+        self.forget(params.text_document.uri)
+
+    def forget(self, uri: str) -> None:
+        self.documents.close(uri)
+        self.service.scheduler.supersede(uri)
+        self.service.cache.forget(uri)
+        self.service.debounce.forget(uri)
+        self.shown.pop(uri, None)
+
+    # -- suggestions shown and accepted ---------------------------------------------------------
+
+    def remember_shown(self, doc: OpenDocument, answer: Answer) -> None:
+        if not answer.text:
+            self.shown.pop(doc.uri, None)
+            return
+        key = context_key(doc.text, answer.offset)
+        self.shown[doc.uri] = Shown(answer.text, answer.offset, answer.replace_chars, key.prefix_hash,
+                                    len(doc.text))
+
+    def _check_accept(self, doc: OpenDocument) -> None:
+        """Start a speculative call when the last change inserted the whole shown suggestion."""
+        shown = self.shown.pop(doc.uri, None)
+        if shown is None:
+            return
+        text = doc.text
+        end = shown.offset + len(shown.text)
+        if len(text) != shown.document_chars + len(shown.text) - shown.replace_chars:
+            return
+        if text[shown.offset : end] != shown.text:
+            return
+        if context_key(text, shown.offset).prefix_hash != shown.prefix_hash:
+            return
+        self.stats.accepts += 1
+        started = self.service.speculate(doc, end, self.settings)
+        log.debug("accept in %s; speculative call %s", doc.uri, "started" if started else "not started")
+
+    async def shutdown_work(self) -> None:
+        self.service.cancel_all()
+        for task in list(self._tasks):
+            task.cancel()
+        self.pipelines.close()
+
+
+__all__ = ["FimLanguageServer"]

@@ -1,0 +1,191 @@
+"""Editor-facing settings of the language server, validated in one place.
+
+Layers, lowest first: built-in defaults with the server's own configuration
+(``fim_server.config``: command line, TOML file, ``FIM_SERVER_*``), then
+``initializationOptions``, then the latest ``workspace/didChangeConfiguration``
+(or ``workspace/configuration``) values. Each layer is read from its
+``fimServer`` section when it has one, else from the object itself.
+
+Keys, as editors send them::
+
+    modelPath         model folder written by `fim-server train --export`; "" or null: the server default
+    effort            "instant", "low", "medium" or "high"
+    maxLines          maximum lines in one suggestion, 1 to 200
+    languages         {"*": true, "markdown": false}: on or off per LSP language id, "*" for the rest
+    inComments        "on", "line" (single-line suggestions only) or "off"
+    inStrings         "on", "line" or "off"
+    debounceMinMs     shortest wait before a model call, 0 to 5000 ms
+    debounceMaxMs     longest wait before a model call, debounceMinMs to 5000 ms
+    maxDocumentChars  documents longer than this (code points) get no suggestions, 1 to 20,000,000
+
+An invalid value rejects the whole layer: the caller keeps the last good
+settings and reports the error to the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..engine.sampler import EFFORTS
+from ..pipeline import MAX_DOCUMENT_CHARS
+
+SECTION = "fimServer"
+SCOPE_BEHAVIOURS = ("on", "line", "off")
+MAX_DEBOUNCE_MS = 5000
+
+
+class SettingsError(ValueError):
+    """One or more settings are invalid; the message names each key, its value and the fix."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LspSettings:
+    model: str | None = None  # None: the model the server was started with
+    effort: str = "low"
+    max_lines: int = 20
+    languages: Mapping[str, bool] = field(default_factory=lambda: {"*": True})
+    in_comments: str = "on"
+    in_strings: str = "line"
+    debounce_min_ms: int = 10
+    debounce_max_ms: int = 500
+    max_document_chars: int = 2_000_000
+
+    def language_enabled(self, language_id: str) -> bool:
+        if language_id in self.languages:
+            return self.languages[language_id]
+        return self.languages.get("*", True)
+
+
+def _whole_number(low: int, high: int):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return None, f"use a whole number from {low} to {high}"
+        return value, None
+
+    return check
+
+
+def _one_of(choices: tuple[str, ...]):
+    def check(value):
+        if value not in choices:
+            return None, f"use one of {', '.join(repr(choice) for choice in choices)}"
+        return value, None
+
+    return check
+
+
+def _model_path(value):
+    if value is None or value == "":
+        return None, None
+    if not isinstance(value, str):
+        return None, "use a folder path as a string, or \"\" for the server default"
+    if not (Path(value).expanduser() / "config.json").is_file():
+        return None, "no config.json there; use a folder written by `fim-server train --export`"
+    return str(Path(value).expanduser()), None
+
+
+def _languages(value):
+    problem = 'use an object such as {"*": true, "markdown": false}'
+    if not isinstance(value, Mapping):
+        return None, problem
+    if not all(isinstance(key, str) and isinstance(flag, bool) for key, flag in value.items()):
+        return None, problem + " (language ids mapped to true or false)"
+    return dict(value), None
+
+
+# JSON key -> (field name, check returning (value, problem))
+_KEYS = {
+    "modelPath": ("model", _model_path),
+    "effort": ("effort", _one_of(tuple(EFFORTS))),
+    "maxLines": ("max_lines", _whole_number(1, 200)),
+    "languages": ("languages", _languages),
+    "inComments": ("in_comments", _one_of(SCOPE_BEHAVIOURS)),
+    "inStrings": ("in_strings", _one_of(SCOPE_BEHAVIOURS)),
+    "debounceMinMs": ("debounce_min_ms", _whole_number(0, MAX_DEBOUNCE_MS)),
+    "debounceMaxMs": ("debounce_max_ms", _whole_number(0, MAX_DEBOUNCE_MS)),
+    "maxDocumentChars": ("max_document_chars", _whole_number(1, MAX_DOCUMENT_CHARS)),
+}
+KNOWN_KEYS = tuple(_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """Validated values of one settings source, and the keys it did not recognise."""
+
+    values: dict[str, object]
+    unknown: tuple[str, ...] = ()
+
+
+def section_of(raw: object) -> object:
+    """Return the ``fimServer`` section of a settings object, or the object itself."""
+    if isinstance(raw, Mapping) and SECTION in raw:
+        return raw[SECTION]
+    return raw
+
+
+def parse_layer(raw: object, source: str) -> Layer:
+    """Validate one settings object; raise SettingsError naming every invalid key."""
+    raw = section_of(raw)
+    if raw is None:
+        return Layer({})
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f"invalid {source}: expected an object of settings, got {type(raw).__name__}")
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    for key, value in raw.items():
+        if key not in _KEYS:
+            continue
+        name, check = _KEYS[key]
+        checked, problem = check(value)
+        if problem:
+            problems.append(f"{key}={value!r}: {problem}")
+        else:
+            values[name] = checked
+    if problems:
+        raise SettingsError(f"invalid settings in {source}: " + "; ".join(problems))
+    unknown = tuple(sorted(str(key) for key in raw if key not in _KEYS))
+    return Layer(values, unknown)
+
+
+def combine(base: LspSettings, *layers: Layer) -> LspSettings:
+    """Apply layers over ``base`` in order and check the settings that depend on each other."""
+    values: dict[str, object] = {}
+    for layer in layers:
+        values.update(layer.values)
+    settings = replace(base, **values)
+    if settings.debounce_min_ms > settings.debounce_max_ms:
+        raise SettingsError(
+            f"invalid settings: debounceMinMs={settings.debounce_min_ms} is above "
+            f"debounceMaxMs={settings.debounce_max_ms}; make the minimum the smaller one"
+        )
+    return settings
+
+
+class SettingsState:
+    """The current settings and the layers they were built from.
+
+    ``update`` commits a new layer only when the combined settings are valid,
+    so a bad value leaves the last good settings in force.
+    """
+
+    def __init__(self, base: LspSettings) -> None:
+        self.base = base
+        self._layers: dict[str, Layer] = {"initializationOptions": Layer({}), "workspace": Layer({})}
+        self.current = base
+
+    def update(self, origin: str, raw: object, source: str) -> tuple[LspSettings, Layer]:
+        """Replace the ``origin`` layer ("initializationOptions" or "workspace") with ``raw``.
+
+        Returns (previous settings, parsed layer). Raises SettingsError and keeps
+        the current settings when ``raw`` is invalid.
+        """
+        layer = parse_layer(raw, source)
+        layers = {**self._layers, origin: layer}
+        settings = combine(self.base, *layers.values())
+        previous, self.current, self._layers = self.current, settings, layers
+        return previous, layer
+
+
+__all__ = ["KNOWN_KEYS", "Layer", "LspSettings", "SettingsError", "SettingsState", "combine", "parse_layer"]
