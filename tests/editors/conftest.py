@@ -3,22 +3,39 @@ the real ``fim-server lsp``; most use the scripted test engine so they run witho
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from nvim_session import NvimSession
 
 
-@pytest.fixture
-def start_nvim(tmp_path):
-    """Start headless Neovim sessions with private XDG folders; all are closed afterwards."""
+def _starter(folder: Path):
     sessions: list[NvimSession] = []
 
     def start(environment: dict[str, str] | None = None) -> NvimSession:
-        home = tmp_path / f"nvim-{len(sessions)}"
+        home = folder / f"nvim-{len(sessions)}"
         home.mkdir()
         session = NvimSession(home, environment or {})
         sessions.append(session)
         return session
 
+    return start, sessions
+
+
+@pytest.fixture
+def start_nvim(tmp_path):
+    """Start headless Neovim sessions with private XDG folders; all are closed afterwards."""
+    start, sessions = _starter(tmp_path)
+    yield start
+    for session in sessions:
+        session.close()
+
+
+@pytest.fixture(scope="module")
+def start_shared_nvim(tmp_path_factory):
+    """Like ``start_nvim``, for one session that the tests of a module share (server start-up
+    takes seconds on a busy machine)."""
+    start, sessions = _starter(tmp_path_factory.mktemp("nvim"))
     yield start
     for session in sessions:
         session.close()

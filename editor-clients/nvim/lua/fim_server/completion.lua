@@ -203,11 +203,13 @@ function M.on_text_changed(bufnr)
   M.schedule(bufnr)
 end
 
---- Handles CursorMovedI: a cursor that left the suggestion's anchor clears it.
+--- Handles CursorMovedI: a cursor that left the suggestion's anchor clears it. Neovim runs
+--- CursorMovedI before TextChangedI, so a move that comes with an edit is left to
+--- M.on_text_changed.
 --- @param bufnr integer
 function M.on_cursor_moved(bufnr)
   local shown = ghost.get(bufnr)
-  if not shown then
+  if not shown or shown.changedtick ~= vim.api.nvim_buf_get_changedtick(bufnr) then
     return
   end
   local cursor = vim.api.nvim_win_get_cursor(0)
