@@ -56,6 +56,7 @@ class CandidateInfo(msgspec.Struct, kw_only=True):
     confidence: float
     syntax_errors_added: int | None
     rejected: str | None
+    replace_chars: int = 0  # characters right of the cursor (on its line) that the text replaces
 
 
 class CompletionResult(msgspec.Struct, kw_only=True):
@@ -144,7 +145,7 @@ class CompletionPipeline:
         steps = ["context"]
         started = time.perf_counter()
         language = detect_language(request.language, request.path)
-        window = extract_window(text, offset, language, mode=request.mode)
+        window = extract_window(text, offset, language, mode=request.mode, cache_key=request.path)
         timings["context"] = (time.perf_counter() - started) * 1000
         cursor = offset_to_position(text, offset)
         result = CompletionResult(
@@ -174,9 +175,10 @@ class CompletionPipeline:
         started = time.perf_counter()
         infos = []
         for candidate, done in zip(filled.candidates, processed):
-            delta = None if done.rejected else syntax_error_delta(window, done.text)
+            delta = None if done.rejected else syntax_error_delta(window, done.text, replace_chars=done.replace_chars)
             infos.append(CandidateInfo(text=done.text, confidence=candidate.confidence,
-                                       syntax_errors_added=delta, rejected=done.rejected))
+                                       syntax_errors_added=delta, rejected=done.rejected,
+                                       replace_chars=done.replace_chars))
         usable = [info for info in infos if info.rejected is None]
         usable.sort(key=lambda info: (info.syntax_errors_added or 0, -info.confidence))
         timings["rank"] = (time.perf_counter() - started) * 1000
@@ -186,6 +188,7 @@ class CompletionPipeline:
             return result
         best = usable[0]
         result.text, result.confidence = best.text, best.confidence
+        result.end = Position(cursor.line, cursor.character + best.replace_chars)
         return result
 
     async def complete_async(self, request: CompletionRequest, cancelled: threading.Event | None = None) -> CompletionResult:

@@ -21,7 +21,8 @@ _COMPARE_CHUNK = 4096
 _parsers = threading.local()  # tree-sitter parsers are not thread-safe, so each thread gets its own
 
 
-def _parser(language: str) -> tree_sitter.Parser:
+def parser_for(language: str) -> tree_sitter.Parser:
+    """Return this thread's parser for ``language``."""
     pool = getattr(_parsers, "pool", None)
     if pool is None:
         pool = _parsers.pool = {}
@@ -77,7 +78,7 @@ class Document:
     def tree(self) -> tree_sitter.Tree | None:
         """Return the syntax tree of the current text (None for the line-based fallback)."""
         if self._stale:
-            parser = _parser(self.language)
+            parser = parser_for(self.language)
             self._tree = parser.parse(self.source, self._tree) if self._tree is not None else parser.parse(self.source)
             self._stale = False
         return self._tree

@@ -190,5 +190,16 @@ def syntax(language: str) -> Syntax:
     return _SYNTAX[language]
 
 
+_QUOTES = {"python": "\"'", "rust": '"', "go": "\"`'", "javascript": "\"'`", "typescript": "\"'`", "tsx": "\"'`"}
+
+
+def quote_characters(language: str | None) -> str:
+    """Return the characters that open a string or character literal.
+
+    Rust leaves out ``'``, which also marks lifetimes there.
+    """
+    return _QUOTES.get(language, "\"'")
+
+
 def is_supported(language: str | None) -> bool:
     return language in _GRAMMARS

@@ -1,18 +1,32 @@
-"""Prefix/suffix window around the cursor and the completion mode."""
+"""The prefix/suffix window the model sees, cut under a token budget at syntax boundaries."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-CANVAS_TOKENS = {"line": 16, "block": 48}
-BLOCK_OPENERS = (":", "{", "(", "[", "=>")
+from .cursor import Cursor, build_cursor
+from .document import Document, DocumentCache
+from .indentation import detect_indent_unit, leading_whitespace
+from .mode import CANVAS_TOKENS, ModeOptions, decide_mode
+from .syntax_cuts import enclosing_headers, prefix_cut, suffix_cut
+
+PREFIX_TOKENS = 192  # the bundled model's prefix and suffix limits
+SUFFIX_TOKENS = 64
+# NOTE: about 3 characters per token of the bundled byte-level BPE on code (measured 2.4 for C
+# headers up to 3.3 for Python); pass count_tokens for an exact count.
+CHARS_PER_TOKEN = 3.0
+STICKY_SLACK = 1.25  # how far a kept prefix may grow past the budget before it is cut again
+_DEFAULT_UNITS = {"go": "\t", "javascript": "  ", "typescript": "  ", "tsx": "  "}
+
+_documents = DocumentCache()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContextWindow:
     """What the model sees and what post-processing needs to know about the cursor."""
 
-    prefix: str
+    prefix: str  # header lines, then the document from prefix_start up to the cursor
     suffix: str
     language: str | None
     mode: str  # "none", "line" or "block"
@@ -20,63 +34,126 @@ class ContextWindow:
     canvas_tokens: int
     line_prefix: str  # text of the cursor line left of the cursor
     line_suffix: str  # text of the cursor line right of the cursor
-    indent: str  # leading whitespace of the cursor line (or of the block it opens)
+    indent: str  # leading whitespace the cursor's block expects
+    header: str = ""  # enclosing definition headers prepended to the prefix
+    prefix_start: int = 0  # document offset where the windowed prefix text starts
+    indent_unit: str = "    "  # one indentation level of the file: a tab or spaces
+    literal: str | None = None  # "string" or "comment" when the cursor is inside one
 
 
-def _cut_prefix(text: str, offset: int, budget: int) -> str:
-    start = max(0, offset - budget)
-    if start > 0:
-        newline = text.find("\n", start, offset)
-        start = newline + 1 if newline >= 0 else start
-    return text[start:offset]
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    """The last prefix cut of a document, reused while the prefix only grows at its end."""
+
+    start: int
+    header: str
+    prefix_text: str
 
 
-def _cut_suffix(text: str, offset: int, budget: int) -> str:
-    end = min(len(text), offset + budget)
-    if end < len(text):
-        newline = text.rfind("\n", offset, end)
-        end = newline + 1 if newline >= 0 else end
-    return text[offset:end]
+def _budget(tokens: int, chars_per_token: float) -> int:
+    return max(0, int(tokens * chars_per_token))
 
 
-def choose_mode(line_prefix: str, line_suffix: str, previous_line: str) -> tuple[str, str]:
-    """Decide none / line / block from the text around the cursor (line-based fallback)."""
-    right = line_suffix.strip()
-    if line_suffix[:1].isalnum() or line_suffix[:1] == "_":
-        return "none", "cursor inside an identifier"
-    if right and not all(ch in ")]}\"'`;,:" for ch in right):
-        return "line", "text right of the cursor"
-    if line_prefix.strip():
-        return "line", "cursor after code on the line"
-    if previous_line.rstrip().endswith(BLOCK_OPENERS):
-        return "block", "empty line after a block header"
-    return "block", "empty line"
+def _expected_indent(cursor: Cursor, unit: str) -> str:
+    """Return the indentation the cursor's block expects."""
+    if cursor.line_prefix.strip():
+        return leading_whitespace(cursor.line_prefix)
+    if cursor.line_prefix:
+        return cursor.line_prefix  # whitespace the editor or the user already typed
+    base = leading_whitespace(cursor.previous_line)
+    return base + unit if cursor.header_above else base
 
 
-def extract_window(
-    text: str, offset: int, language: str | None, *, prefix_chars: int = 1500, suffix_chars: int = 500,
-    mode: str = "auto",
+def _sticky_anchor(document: Document, offset: int, limit: int) -> _Anchor | None:
+    anchor = getattr(document, "window_anchor", None)
+    if not isinstance(anchor, _Anchor) or anchor.start > offset:
+        return None
+    grown = document.text[anchor.start : offset]
+    if not grown.startswith(anchor.prefix_text) or len(grown) + len(anchor.header) > limit:
+        return None
+    return anchor
+
+
+def _cut_prefix(document: Document, cursor: Cursor, budget: int, measure: Callable[[str], int]) -> tuple[int, str]:
+    """Return (start offset, header text) for the prefix, reusing the last cut while text is appended."""
+    anchor = _sticky_anchor(document, cursor.offset, int(budget * STICKY_SLACK))
+    if anchor is not None:
+        return anchor.start, anchor.header
+    start = prefix_cut(document, cursor.offset, budget, measure)
+    header = enclosing_headers(document, cursor.offset, start, budget // 3, measure)
+    if header:
+        start = prefix_cut(document, cursor.offset, budget - measure(header), measure)
+        header = enclosing_headers(document, cursor.offset, start, budget // 3, measure)
+    return start, header
+
+
+def _window_from_document(
+    document: Document, offset: int, *, mode: str, prefix_budget: int, suffix_budget: int,
+    measure: Callable[[str], int], options: ModeOptions,
 ) -> ContextWindow:
-    if not 0 <= offset <= len(text):
-        raise ValueError(f"cursor offset {offset} is outside the document (length {len(text)})")
-    line_start = text.rfind("\n", 0, offset) + 1
-    line_end = text.find("\n", offset)
-    line_end = len(text) if line_end < 0 else line_end
-    line_prefix, line_suffix = text[line_start:offset], text[offset:line_end]
-    previous_start = text.rfind("\n", 0, max(line_start - 1, 0)) + 1
-    previous_line = text[previous_start : max(line_start - 1, 0)] if line_start > 0 else ""
-    chosen, reason = choose_mode(line_prefix, line_suffix, previous_line)
+    cursor = build_cursor(document, offset)
+    offset = cursor.offset
     if mode in ("line", "block"):
         chosen, reason = mode, "requested"
-    indent = line_prefix[: len(line_prefix) - len(line_prefix.lstrip(" \t"))]
+    else:
+        chosen, reason = decide_mode(cursor, document.language, options)
+    start, header = _cut_prefix(document, cursor, prefix_budget, measure)
+    document.window_anchor = _Anchor(start, header, document.text[start:offset])
+    end = suffix_cut(document, offset, suffix_budget, measure)
+    text = document.text
+    unit = detect_indent_unit(text[start:end], _DEFAULT_UNITS.get(document.language, "    "))
     return ContextWindow(
-        prefix=_cut_prefix(text, offset, prefix_chars),
-        suffix=_cut_suffix(text, offset, suffix_chars),
-        language=language,
+        prefix=header + text[start:offset],
+        suffix=text[offset:end],
+        language=document.language,
         mode=chosen,
         mode_reason=reason,
         canvas_tokens=CANVAS_TOKENS.get(chosen, 0),
-        line_prefix=line_prefix,
-        line_suffix=line_suffix,
-        indent=indent,
+        line_prefix=cursor.line_prefix,
+        line_suffix=cursor.line_suffix,
+        indent=_expected_indent(cursor, unit),
+        header=header,
+        prefix_start=start,
+        indent_unit=unit,
+        literal=cursor.literal,
     )
+
+
+def extract_window(
+    text: str, offset: int, language: str | None, *, mode: str = "auto",
+    prefix_tokens: int = PREFIX_TOKENS, suffix_tokens: int = SUFFIX_TOKENS, chars_per_token: float = CHARS_PER_TOKEN,
+    count_tokens: Callable[[str], int] | None = None, comments: str = "line", strings: str = "line",
+    document: Document | None = None, cache_key: str | None = None,
+    prefix_chars: int | None = None, suffix_chars: int | None = None,
+) -> ContextWindow:
+    """Cut the window around code-point ``offset`` and decide the completion mode.
+
+    The budgets count model tokens, estimated at ``chars_per_token`` unless
+    ``count_tokens`` is given; ``prefix_chars``/``suffix_chars`` set them in
+    characters instead. Pass the editor's ``document`` to reuse its tree, or a
+    ``cache_key`` (such as the file path) so plain-text callers still get an
+    incremental reparse between keystrokes. ``comments`` and ``strings`` pick
+    the behaviour inside those: "complete", "line" or "none".
+    """
+    if not 0 <= offset <= len(text):
+        raise ValueError(f"cursor offset {offset} is outside the document (length {len(text)})")
+    if mode not in ("auto", "line", "block"):
+        raise ValueError(f"invalid mode {mode!r}: use auto, line or block")
+    options = ModeOptions(comments=comments, strings=strings)
+    measure: Callable[[str], int] = len
+    prefix_budget, suffix_budget = _budget(prefix_tokens, chars_per_token), _budget(suffix_tokens, chars_per_token)
+    if count_tokens is not None:
+        measure, prefix_budget, suffix_budget = count_tokens, prefix_tokens, suffix_tokens
+    if prefix_chars is not None or suffix_chars is not None:
+        measure = len
+        prefix_budget = prefix_chars if prefix_chars is not None else prefix_budget
+        suffix_budget = suffix_chars if suffix_chars is not None else suffix_budget
+    settings = dict(
+        mode=mode, options=options, measure=measure, prefix_budget=prefix_budget, suffix_budget=suffix_budget
+    )
+    if document is not None:
+        if document.text is not text and document.text != text:
+            raise ValueError("the document passed to extract_window does not hold the given text")
+        return _window_from_document(document, offset, **settings)
+    with _documents.use(text, language, cache_key) as cached:
+        return _window_from_document(cached, offset, **settings)

@@ -1,0 +1,145 @@
+"""Facts about the cursor that the mode decision and the filters share.
+
+Syntax facts come from the tree when there is one. Where the tree has an
+error around the cursor, or for the line-based fallback, a small lexer over
+the cursor line fills in whether the cursor sits in a string or a comment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import tree_sitter
+
+from .document import Document
+from .languages import Syntax, quote_characters, syntax
+
+_NEARBY_LINES = 40  # how far to look for the previous or next non-blank line
+_PYTHON_HEADER = re.compile(
+    r"^\s*(?:async\s+)?(?:def|class|if|elif|else|for|while|with|try|except|finally|match|case)\b.*:\s*(?:#.*)?$"
+)
+_COMMENT_MARKERS = {"python": ("#",), None: ("#", "//")}
+_OPENERS = ("{", "(", "[")
+CLOSERS = ")]}>\"'`;,"
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """The cursor line split at the cursor, its neighbours and what encloses the cursor."""
+
+    offset: int
+    line_start: int
+    line_prefix: str
+    line_suffix: str
+    previous_line: str  # nearest non-blank line above the cursor line, "" when none
+    next_line: str  # nearest non-blank line below the cursor line, "" when none
+    literal: str | None  # "string" or "comment" when the cursor is inside one
+    header_above: bool  # the previous non-blank line ends a block header or opens a bracket
+    header_here: bool  # the text left of the cursor ends a block header
+
+
+def _nearby_line(document: Document, line: int, step: int) -> tuple[int, str]:
+    """Return (line number, text) of the nearest non-blank line in direction ``step``, or (-1, "")."""
+    for _ in range(_NEARBY_LINES):
+        line += step
+        if not 0 <= line < document.index.line_count:
+            break
+        text = document.line_text(line)
+        if text.strip():
+            return line, text
+    return -1, ""
+
+
+def scan_line(line_text: str, language: str | None) -> tuple[str | None, int]:
+    """Lex one line: return what its end is inside ("string", "comment" or None) and where code ends.
+
+    The second value is the index of a line comment, or ``len(line_text)``.
+    """
+    markers = _COMMENT_MARKERS.get(language, ("//",))
+    quotes = quote_characters(language)
+    quote = None
+    index = 0
+    while index < len(line_text):
+        ch = line_text[index]
+        if quote is not None:
+            if ch == "\\":
+                index += 1
+            elif ch == quote:
+                quote = None
+        elif ch in quotes:
+            quote = ch
+        elif any(line_text.startswith(marker, index) for marker in markers):
+            return "comment", index
+        index += 1
+    return ("string" if quote is not None else None), len(line_text)
+
+
+def _ancestors(node: tree_sitter.Node | None):
+    while node is not None:
+        yield node
+        node = node.parent
+
+
+def tree_literal(root: tree_sitter.Node, byte: int, rules: Syntax) -> str | None:
+    """Return "string" or "comment" when the tree puts ``byte`` inside one."""
+    for node in (root.descendant_for_byte_range(byte, byte), root.descendant_for_byte_range(max(byte - 1, 0), byte)):
+        for ancestor in _ancestors(node):
+            if ancestor.type in ("template_substitution", "interpolation"):
+                break  # code inside a string, such as `${x}` or `{x}` in an f-string
+            inside = ancestor.start_byte < byte < ancestor.end_byte
+            if ancestor.type in rules.strings and inside:
+                return "string"
+            if ancestor.type in rules.comments:
+                line_comment = not ancestor.text.rstrip().endswith(b"*/")
+                if inside or (line_comment and ancestor.start_byte < byte == ancestor.end_byte):
+                    return "comment"
+    return None
+
+
+def _ends_with_opener(document: Document, end: int, line_text: str, openers: tuple[str, ...]) -> bool:
+    """Whether ``line_text``, which ends at code-point ``end``, ends with a block header or an opener."""
+    language = document.language
+    code_end = scan_line(line_text, language)[1]
+    code = line_text[:code_end].rstrip()
+    if language == "python":
+        opens = bool(_PYTHON_HEADER.match(code)) or code.endswith(openers)
+    else:
+        opens = code.endswith(openers) or (language is None and code.endswith(":"))
+    tree = document.tree
+    if not opens or tree is None:
+        return opens
+    byte = document.offset_to_byte(end - len(line_text) + len(code))
+    rules = syntax(language)
+    token = tree.root_node.descendant_for_byte_range(byte - 1, byte)
+    return token is not None and token.type not in rules.comments and tree_literal(tree.root_node, byte - 1, rules) is None
+
+
+def build_cursor(document: Document, offset: int) -> Cursor:
+    """Collect the cursor facts for ``offset`` in ``document``."""
+    text, language = document.text, document.language
+    line = document.index.line_of(offset)
+    line_start, line_end = document.index.line_span(text, line)
+    offset = min(offset, line_end)  # an offset between \r and \n counts as the line end
+    line_prefix, line_suffix = text[line_start:offset], text[offset:line_end]
+    previous_number, previous_line = _nearby_line(document, line, -1)
+
+    tree = document.tree
+    if tree is not None:
+        byte = document.offset_to_byte(offset)
+        literal = tree_literal(tree.root_node, byte, syntax(language))
+        if literal is None and tree.root_node.has_error:  # an unterminated string parses as an error
+            literal = scan_line(line_prefix, language)[0]
+    else:
+        literal = scan_line(line_prefix, language)[0]
+
+    header_above = False
+    if not line_prefix.strip() and previous_line:
+        previous_end = document.index.line_span(text, previous_number)[1]
+        header_above = _ends_with_opener(document, previous_end, previous_line, _OPENERS)
+    header_here = bool(line_prefix.strip()) and _ends_with_opener(document, offset, line_prefix, ("{",))
+    return Cursor(
+        offset=offset, line_start=line_start, line_prefix=line_prefix, line_suffix=line_suffix,
+        previous_line=previous_line, next_line=_nearby_line(document, line, 1)[1], literal=literal,
+        header_above=header_above, header_here=header_here,
+    )

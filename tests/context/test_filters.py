@@ -1,0 +1,264 @@
+"""Golden cases for each post-processing filter, in several languages.
+
+Each case runs the whole filter chain through ``postprocess`` and checks the
+result and that the named filter is the one that changed the text.
+"""
+
+import pytest
+
+from fim_server.context import extract_window, postprocess
+
+
+def run_case(window_at, language, snippet, raw, expected, filter_name, replace_chars=0, **options):
+    window = window_at(language, snippet, **options)
+    done = postprocess(raw, window)
+    assert done.text == expected
+    assert filter_name in done.applied
+    assert done.replace_chars == replace_chars
+    assert done.rejected is None
+    return done
+
+
+SPECIAL_TOKENS = [
+    ("python", "x = |\n", "1<|eom|>garbage", "1"),
+    ("javascript", "const a = |\n", "<|fim_middle|>42;", "42;"),
+    ("go", "func f() int {\n\tx := |\n}\n", "compute()<|endoftext|>\nmore", "compute()"),
+    ("rust", "fn f() {\n    let s = |\n}\n", "<|mask|>String::new();<|pad|>", "String::new();"),
+    ("java", "class A {\n  int n = |\n}\n", "<PRE>count<EOT>;", "count"),
+]
+
+
+
+def test_special_token_in_document_is_kept():
+    text = 'END = "<|eom|>"\nSTOP = \n'
+    window = extract_window(text, len(text) - 1, "python")
+    assert postprocess('"<|eom|>"', window).text == '"<|eom|>"'
+
+
+SINGLE_LINE = [
+    ("python", "total = |\n", "a + b\nprint(total)", "a + b"),
+    ("c", "int f(void) {\n  int n = |\n}\n", "count(xs);\n  return n;", "count(xs);"),
+    ("java", "class A {\n  void f() {\n    String s = |\n  }\n}\n", '"hi";\n    use(s);', '"hi";'),
+    ("tsx", "const el = |\n", "<div />;\nexport default el;", "<div />;"),
+]
+
+
+
+LEADING_SPACE = [
+    ("python", "x = |\n", " 1", "1"),
+    ("javascript", "let a = |\n", " 5;", "5;"),
+    ("go", "func f() {\n\tx := |\n}\n", " 3", "3"),
+    ("cpp", "int main() {\n  int a = |\n}\n", "  7;", "7;"),
+]
+
+
+
+def test_leading_space_kept_without_space_before(window_at):
+    window = window_at("python", "x =|\n")
+    assert postprocess(" 1", window).text == " 1"
+
+
+REPETITION = [
+    ("python", "def f():\n    |\n", "a = 1\n    b = 2\n    b = 2\n    b = 2", "a = 1\n    b = 2"),
+    ("javascript", "const x = |\n", "foo(foo(foo(foo(foo(", "foo("),
+    ("rust", "fn f() {\n    |\n}\n", "x += 1;\n    y += 2;\n    x += 1;\n    y += 2;", "x += 1;\n    y += 2;"),
+    ("c", "void f(void) {\n  |\n}\n", "count++;\n  count++;\n  count++;\n  count++;", "count++;"),
+]
+
+
+
+def test_repetition_keeps_repeated_numbers(window_at):
+    window = window_at("java", "class A {\n  int[] a = |\n}\n")
+    assert postprocess("{0, 0, 0, 0, 0, 0};", window).text == "{0, 0, 0, 0, 0, 0};"
+
+
+# The editor indents a blank line and the model indents again.
+FIRST_LINE_INDENT = [
+    ("python", "def f(x):\n    |\n", "    return x", "return x"),
+    ("javascript", "function f() {\n  |\n}\n", "  return 1;", "return 1;"),
+    ("go", "func f() int {\n\t|\n}\n", "\treturn 1", "return 1"),
+    ("python", "def f(x):\n|\n", "        return x", "    return x"),
+    ("rust", "fn f() -> i32 {\n|\n}\n", "\t1", "    1"),
+]
+
+
+
+# The model writes 4 spaces in a 2-space file, spaces in a tab file, tabs in a space file.
+INDENTATION_STYLE = [
+    (
+        "javascript",
+        "function f(a) {\n  if (a) {\n    return 1;\n  }\n  |\n}\n",
+        "for (const x of a) {\n      use(x);\n  }",
+        "for (const x of a) {\n    use(x);\n  }",
+    ),
+    (
+        "python",
+        "def f(a):\n  if a:\n    return 1\n  |\n",
+        "for x in a:\n      print(x)",
+        "for x in a:\n    print(x)",
+    ),
+    (
+        "go",
+        "func f(n int) {\n\tif n > 0 {\n\t\treturn\n\t}\n\t|\n}\n",
+        "for i := 0; i < n; i++ {\n        use(i)\n    }",
+        "for i := 0; i < n; i++ {\n\t\tuse(i)\n\t}",
+    ),
+    (
+        "java",
+        "class A {\n    void f() {\n        |\n    }\n}\n",
+        "if (x) {\n\t\t\ty();\n\t\t}",
+        "if (x) {\n            y();\n        }",
+    ),
+]
+
+
+
+INDENTATION_SCOPE = [
+    ("python", "def f(x):\n    |\n", "y = x + 1\n    return y\ndef g():\n    pass", "y = x + 1\n    return y"),
+    ("javascript", "function f() {\n  |\n}\nfoo();\n", "a();\n}\nfunction g() {}", "a();"),
+    ("c", "int f(int x) {\n  |\n}\n", "x++;\n  return x;\n}\nint g(void) {", "x++;\n  return x;"),
+    ("rust", "fn f() {\n    |\n}\n", "let v = 1;\n}\nfn g() {}", "let v = 1;"),
+    ("typescript", "class A {\n  run(): void {\n    |\n  }\n}\n", "this.go();\n  }\n  stop() {", "this.go();"),
+]
+
+
+
+# Ghost text that re-types the lines below the cursor.
+SUFFIX_OVERLAP = [
+    ("python", "def f(x):\n    |\n    return y\n", "y = x * 2\n    return y", "y = x * 2"),
+    ("javascript", "const a = [1, 2];\n|\nconsole.log(total);\n", "const total = sum(a);\nconsole.log(total);",
+     "const total = sum(a);"),
+    ("go", "func f() {\n\tx := 1\n\t|\n\tfmt.Println(x)\n}\n", "x++\n\tfmt.Println(x)\n\treturn", "x++"),
+    ("java", "class A {\n  int f() {\n    |\n    return result;\n  }\n}\n",
+     "int result = 0;\n    return result;\n  }", "int result = 0;"),
+]
+
+
+
+def test_completion_that_only_repeats_next_line_is_rejected(window_at):
+    window = window_at("python", "x = 1\n|\nprint(x)\n")
+    done = postprocess("print(x)", window)
+    assert done.text == ""
+    assert done.rejected == "empty after post-processing"
+
+
+CLOSING_DUPLICATE = [
+    ("python", "x = [\n|\n]\n", "1,\n2,\n]", "1,\n2,"),
+    ("javascript", "const a = [\n|\n];\n", "1,\n2,\n];", "1,\n2,"),
+    ("go", "var a = []int{\n|\n}\n", "1,\n2,\n}", "1,\n2,"),
+    ("c", "int a[] = {\n|\n};\n", "1,\n2,\n};", "1,\n2,"),
+]
+
+
+
+def test_closing_line_the_completion_opened_is_kept(window_at):
+    window = window_at("rust", "fn f() {\n|\n}\n")
+    assert postprocess("if x {\ny();\n}", window).text.endswith("}")
+
+
+# Auto-closed characters right of the cursor are replaced, not doubled.
+AUTO_CLOSED = [
+    ("python", "print(|)\n", '"hi")', '"hi")', 1),
+    ("python", 'print("|")\n', 'hi")', 'hi")', 2),
+    ("javascript", "foo(|);\n", "a, b);", "a, b)", 1),
+    ("rust", "fn f() {\n    let v = vec![|];\n}\n", "1, 2]", "1, 2]", 1),
+    ("java", "class A {\n  void f() {\n    list.add(|);\n  }\n}\n", '"x");', '"x")', 1),
+    ("go", "func f() {\n\tif x {|}\n}\n", "\n\t\treturn\n\t}", "\n\t\treturn\n\t}", 1),
+]
+
+
+@pytest.mark.parametrize("language, snippet, raw, expected, replace_chars", AUTO_CLOSED)
+def test_auto_closed(window_at, language, snippet, raw, expected, replace_chars):
+    run_case(window_at, language, snippet, raw, expected, "auto_closed", replace_chars)
+
+
+@pytest.mark.parametrize("raw", ["a", "bar(a)"])
+def test_auto_closed_untouched_when_balanced(window_at, raw):
+    done = postprocess(raw, window_at("python", "foo(|)\n"))
+    assert done.text == raw
+    assert done.replace_chars == 0
+
+
+LINE_SUFFIX_OVERLAP = [
+    ("python", "x = foo(|, b)\n", "a, b)", "a"),
+    ("javascript", "const s = compute(|, 2);\n", "1, 2);", "1"),
+    ("c", "int main(void) {\n  return |;\n}\n", "0;", "0"),
+    ("go", "func f() {\n\tx := |  // note\n}\n", "1  // note", "1"),
+]
+
+
+def test_auto_closed_then_rest_of_line_overlap(window_at):
+    done = run_case(window_at, "javascript", "if (|) {\n}\n", "ready) {", "ready)", "auto_closed", 1)
+    assert "line_suffix_overlap" in done.applied
+
+
+
+TRAILING_WHITESPACE = [
+    ("python", "x = |\n", "1   ", "1"),
+    ("javascript", "function f() {\n  |\n}\n", "a();  \n  b();\t\n\n\n", "a();\n  b();"),
+    ("rust", "fn f() {\n    |\n}\n", "g(); \n", "g();"),
+    ("cpp", "int main() {\n  |\n}\n", "run();\n\n", "run();"),
+]
+
+
+
+def test_max_lines(window_at):
+    window = window_at("python", "def f():\n    |\n")
+    raw = "\n".join(f"    v{i} = {i}" for i in range(30)).lstrip()
+    done = postprocess(raw, window, max_lines=5)
+    assert done.text.count("\n") == 4
+    assert "max_lines" in done.applied
+
+
+def test_max_lines_rejects_zero(window_at):
+    with pytest.raises(ValueError, match="invalid max_lines 0"):
+        postprocess("x", window_at("python", "x = |\n"), max_lines=0)
+
+
+@pytest.mark.parametrize(
+    "language, raw, reason",
+    [
+        ("python", "", "empty after post-processing"),
+        ("javascript", "  \n ", "empty after post-processing"),
+        ("c", ";", "too short to be useful: ';'"),
+        ("go", ")", "too short to be useful: ')'"),
+    ],
+)
+def test_minimum_length_rejects(window_at, language, raw, reason):
+    snippet = {"python": "x = |\n", "javascript": "let a = |\n", "c": "int a = |\n", "go": "var a = |\n"}[language]
+    assert postprocess(raw, window_at(language, snippet)).rejected == reason
+
+
+@pytest.mark.parametrize("raw", ["x", "()", "0"])
+def test_minimum_length_accepts(window_at, raw):
+    assert postprocess(raw, window_at("python", "y = |\n")).rejected is None
+
+
+GOLDEN = {
+    "special_tokens": SPECIAL_TOKENS,
+    "single_line": SINGLE_LINE,
+    "leading_space": LEADING_SPACE,
+    "repetition": REPETITION,
+    "first_line_indent": FIRST_LINE_INDENT,
+    "indentation_style": INDENTATION_STYLE,
+    "indentation_scope": INDENTATION_SCOPE,
+    "suffix_overlap": SUFFIX_OVERLAP,
+    "closing_duplicate": CLOSING_DUPLICATE,
+    "line_suffix_overlap": LINE_SUFFIX_OVERLAP,
+    "trailing_whitespace": TRAILING_WHITESPACE,
+}
+GOLDEN_CASES = [
+    pytest.param(name, *case, id=f"{name}-{case[0]}-{number}")
+    for name, cases in GOLDEN.items()
+    for number, case in enumerate(cases)
+]
+
+
+@pytest.mark.parametrize("filter_name, language, snippet, raw, expected", GOLDEN_CASES)
+def test_golden_case(window_at, filter_name, language, snippet, raw, expected):
+    run_case(window_at, language, snippet, raw, expected, filter_name)
+
+
+def test_every_filter_has_four_languages():
+    for name, cases in {**GOLDEN, "auto_closed": AUTO_CLOSED}.items():
+        assert len({case[0] for case in cases}) >= 4, name
