@@ -64,7 +64,7 @@ def show_in_place(text: str, line: int, column: int, completion: str, context_li
 
 
 def command_complete(args) -> int:
-    from .pipeline import CompletionRequest, RequestError
+    from .pipeline import CompletionRequest, RequestError, resolve_cursor
 
     try:
         path, line, column = parse_location(args.location)
@@ -76,17 +76,19 @@ def command_complete(args) -> int:
         print(f"error: {path} looks binary (contains NUL bytes)", file=sys.stderr)
         return 2
     text = data.decode("utf-8", errors="replace")
-    settings = settings_from(args)
-    pipeline = build_pipeline(settings)
     request = CompletionRequest(text=text, line=line - 1, character=column - 1, path=str(path),
                                 language=args.language, effort=args.effort, mode=args.mode)
+    settings = settings_from(args)
     try:
-        result = pipeline.complete(request)
+        resolve_cursor(request)  # report a bad position before the model loads
+        pipeline = build_pipeline(settings)
+        try:
+            result = pipeline.complete(request)
+        finally:
+            pipeline.close()
     except RequestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        pipeline.close()
     if args.json:
         sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
         return 0
@@ -159,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, module, summary in (
         ("train", "fim_server.training.train", "train the diffusion model"),
         ("corpus", "fim_server.training.corpus", "build the training corpus"),
+        ("eval", "fim_server.evaluation.cli", "evaluate completion systems offline (run, rejudge, holes)"),
     ):
         delegated = sub.add_parser(name, help=summary, add_help=False)
         delegated.set_defaults(module=module)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from transformers.utils import logging as transformers_logging
 
 from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache, FimDiffusionModel
 from ..model.tokenizer import load_tokenizer
@@ -66,6 +67,7 @@ class DiffusionEngine:
         self.path = path
         self.dtype = DTYPES[dtype]
         self.tokenizer = load_tokenizer(path)
+        transformers_logging.disable_progress_bar()  # keeps stderr clean for editors that show it
         self.model = FimDiffusionModel.from_pretrained(str(path), dtype=self.dtype).eval()
         self.config = self.model.config
         self.banned_ids = [self.config.mask_token_id, self.config.pad_token_id]
