@@ -62,15 +62,11 @@ class RemoteEngine:
         fill_id, future = self.client.send(lambda id_: FillMessage(
             id=id_, prefix=prefix, suffix=suffix, canvas_tokens=canvas_tokens, effort=effort, timeout_ms=timeout_ms))
         cancel_sent = False
-        while True:
-            try:
-                reply = future.result(timeout=self.poll_interval)
-                break
-            except concurrent.futures.TimeoutError:
-                if not cancel_sent and should_stop is not None and should_stop():
-                    self.client.cancel(fill_id)
-                    cancel_sent = True
-        return raise_for_reply(reply)
+        while not concurrent.futures.wait([future], timeout=self.poll_interval).done:
+            if not cancel_sent and should_stop is not None and should_stop():
+                self.client.cancel(fill_id)
+                cancel_sent = True
+        return raise_for_reply(future.result())
 
     def close(self) -> None:
         self.client.close()

@@ -20,7 +20,7 @@ instead of letting memory grow with the request rate.
 Errors::
 
     Overloaded(RuntimeError)       the queue is full; retry later
-    DeadlineExceeded(TimeoutError) the request's deadline passed before it finished
+    DeadlineExceeded(RuntimeError) the request's deadline passed before it finished
     FillCancelled(Exception)       the caller's should_stop() turned true
 """
 
@@ -47,7 +47,7 @@ class Overloaded(RuntimeError):
     """The request queue is full; the message says how full and what to do."""
 
 
-class DeadlineExceeded(TimeoutError):
+class DeadlineExceeded(RuntimeError):
     """A request's deadline passed while it was queued or being denoised."""
 
 
@@ -193,12 +193,10 @@ class BatchedEngine:
         """Blocking fill with the ``DiffusionEngine.fill`` contract (plus ``deadline``)."""
         future = self.submit(prefix, suffix, canvas_tokens=canvas_tokens, effort=effort,
                              should_stop=should_stop, deadline=deadline)
-        while True:
-            try:
-                return future.result(timeout=1.0)
-            except concurrent.futures.TimeoutError:
-                if not self._thread.is_alive():
-                    raise RuntimeError("the batching scheduler thread stopped") from None
+        while not concurrent.futures.wait([future], timeout=1.0).done:
+            if not self._thread.is_alive():
+                raise RuntimeError("the batching scheduler thread stopped")
+        return future.result()
 
     def close(self) -> None:
         with self._cond:

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
+REPO_MODEL = Path(__file__).resolve().parents[2] / "models" / "fim-diffusion-small"
+
 CODE_SAMPLES = [
     "def add(a, b):\n    return a + b\n",
     "for item in items:\n    print(item)\n",
