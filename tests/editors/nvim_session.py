@@ -51,16 +51,19 @@ def nvim_binary() -> str:
 class NvimSession:
     """One embedded Neovim process with private XDG folders under ``home``."""
 
-    def __init__(self, home: Path, environment: dict[str, str]) -> None:
+    def __init__(self, home: Path, environment: dict[str, str | None]) -> None:
         self.home = home
         init = home / "init.lua"
         init.write_text(INIT_LUA.format(plugin=json.dumps(str(PLUGIN))))
-        assignments = [f"{name}={value}" for name, value in environment.items()]
+        # A value of None removes the variable, so the server cannot inherit it; env(1) takes
+        # its --unset options before the assignments.
+        unset = [f"--unset={name}" for name, value in environment.items() if value is None]
+        assignments = [f"{name}={value}" for name, value in environment.items() if value is not None]
         for name in ("CONFIG", "DATA", "STATE", "CACHE"):
             folder = home / name.lower()
             folder.mkdir(exist_ok=True)
             assignments.append(f"XDG_{name}_HOME={folder}")
-        argv = ["env", *assignments, nvim_binary(), "--embed", "--headless", "-n", "-i", "NONE", "-u", str(init)]
+        argv = ["env", *unset, *assignments, nvim_binary(), "--embed", "--headless", "-n", "-i", "NONE", "-u", str(init)]
         self.nvim = pynvim.attach("child", argv=argv)
 
     def setup(self, **options) -> None:
@@ -110,6 +113,14 @@ class NvimSession:
 
     def mode(self) -> str:
         return self.nvim.api.get_mode()["mode"]
+
+    def server_stats(self) -> dict:
+        """Return the server's ``fimServer/stats`` counters."""
+        return self.lua("""
+            local client = vim.lsp.get_clients({ name = 'fim_server' })[1]
+            local reply = client:request_sync('fimServer/stats', vim.empty_dict(), 20000, 0)
+            return reply and reply.result
+        """)
 
     def status(self) -> str:
         return self.lua("return require('fim_server').statusline()")

@@ -112,7 +112,7 @@ def test_typing_something_else_clears(session):
 
 
 def test_emoji_before_cursor(session):
-    # LSP columns count UTF-16 code units: each emoji is 2 of them and 4 bytes in Neovim.
+    # Each emoji is 4 bytes in the buffer and 2 UTF-16 code units or 1 code point on the wire.
     session.feed('ilabel = "😀😀" + ')
     assert session.wait_ghost() == ["name"]
     session.feed("<M-y>")
@@ -142,3 +142,40 @@ def test_manual_trigger_without_auto_trigger(start_nvim, tmp_path):
     assert session.ghost() == []
     session.feed("<M-t>")
     assert session.wait_ghost() == ["return a + b"]
+
+
+@pytest.mark.parametrize("encoding, start, end", [("utf-16", 11, 14), ("utf-8", 13, 16), ("utf-32", 10, 13)])
+def test_item_range_in_each_encoding(session, encoding, start, end):
+    # The item replaces the typed "na" and the auto-inserted ")" after the cursor.
+    line = 'show("😀", na)'
+    row_col = len('show("😀", na'.encode())
+    item = {"insertText": "name)", "range": {"start": {"line": 0, "character": start},
+                                            "end": {"line": 0, "character": end}}}
+    text, replace_end = session.lua(
+        "local text, stop = require('fim_server.completion').fit_item(...) return { text, stop }",
+        line, row_col, item, 0, encoding)
+    assert text == "me)"
+    assert replace_end == len(line.encode())
+
+
+def test_item_that_does_not_match_typed_text(session):
+    item = {"insertText": "other", "range": {"start": {"line": 0, "character": 0},
+                                             "end": {"line": 0, "character": 2}}}
+    result = session.lua("return { require('fim_server.completion').fit_item(...) }", "na", 2, item, 0, "utf-16")
+    assert result == []
+
+
+def test_accept_replaces_closing_bracket(session):
+    session.lua("""
+        vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'print(x)' })
+        vim.api.nvim_win_set_cursor(0, { 1, 7 })
+        vim.cmd('startinsert')
+    """)
+    session.wait_for(lambda: session.mode() == "i", "insert mode")
+    session.lua("""
+        require('fim_server.ghost').show({ bufnr = vim.api.nvim_get_current_buf(), row = 0, col = 7, text = ', y)', replace_end_col = 8,
+          changedtick = vim.api.nvim_buf_get_changedtick(0) }, 'Comment')
+    """)
+    session.feed("<M-y>")
+    session.wait_for(lambda: session.lines() == ["print(x, y)"], "the accepted text")
+    assert session.cursor() == (1, len("print(x, y)"))

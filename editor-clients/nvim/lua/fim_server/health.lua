@@ -59,7 +59,8 @@ local function check_client()
 end
 
 local function check_keymaps(options)
-  for name, lhs in pairs(options.keymaps) do
+  for _, name in ipairs({ 'accept', 'accept_word', 'accept_line', 'dismiss', 'trigger' }) do
+    local lhs = options.keymaps[name]
     if lhs then
       local mapping = vim.fn.maparg(lhs, 'i', false, true)
       local ours = mapping.desc and mapping.desc:find('fim-server', 1, true)

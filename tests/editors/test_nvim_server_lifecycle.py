@@ -1,0 +1,87 @@
+"""Neovim plugin and server lifecycle: missing or failing server, crash restart, settings."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from nvim_session import engine_script
+
+RULES = [{"after": "def add(a, b):\n    ", "text": "return a + b"}]
+ERROR = 4  # vim.log.levels.ERROR
+WARN = 3
+
+
+def messages(session, level: int) -> list[str]:
+    return [item["message"] for item in session.notifications() if item["level"] == level]
+
+
+def test_missing_command_reports_error(start_nvim, tmp_path):
+    session = start_nvim()
+    session.setup(cmd=[str(tmp_path / "no-such-fim-server"), "lsp"])
+    errors = messages(session, ERROR)
+    assert len(errors) == 1
+    assert "no-such-fim-server" in errors[0]
+    assert "was not found" in errors[0]
+    assert "pip install fim-server" in errors[0]
+    assert session.status() == "fim error"
+    session.open(tmp_path / "example.py", "x = 1\n")
+    assert session.lua("return #vim.lsp.get_clients({ name = 'fim_server' })") == 0
+
+
+def test_server_failing_at_start_is_reported(start_nvim, tmp_path):
+    script = tmp_path / "broken-server"
+    script.write_text(f"#!{sys.executable}\nimport sys\nsys.stderr.write('error: invalid model path\\n')\nsys.exit(2)\n")
+    script.chmod(0o755)
+    session = start_nvim()
+    session.setup(cmd=[str(script), "lsp"])
+    session.open(tmp_path / "example.py", "")
+    failure = session.wait_for(lambda: [m for m in messages(session, ERROR) if "failed to start" in m],
+                               "the start failure message")
+    assert "exit code 2" in failure[0]
+    assert "invalid model path" in failure[0]
+    assert session.status() == "fim error"
+    assert not [m for m in messages(session, WARN) if "restarting" in m]
+
+
+def test_crashed_server_restarts(start_nvim, tmp_path):
+    session = start_nvim(engine_script(rules=RULES, text=""))
+    session.setup()
+    session.open(tmp_path / "example.py", "")
+    session.wait_attached()
+    [pid] = session.server_pids()
+    os.kill(pid, signal.SIGKILL)
+    session.wait_for(lambda: [m for m in messages(session, WARN) if "restarting it (1 of 4)" in m],
+                     "the restart message")
+    session.wait_for(lambda: session.server_pids() and session.server_pids() != [pid], "a new server process")
+    session.wait_attached()
+    session.feed("idef add(a, b):<CR>")
+    assert session.wait_ghost() == ["return a + b"]
+
+
+def test_invalid_option_falls_back(start_nvim, tmp_path):
+    session = start_nvim(engine_script(rules=RULES, text=""))
+    session.setup(effort="extreme", keymaps={"accept": "<M-a>"})
+    [warning] = messages(session, WARN)
+    assert "invalid effort" in warning
+    assert "extreme" in warning
+    assert session.lua("return require('fim_server').options.effort") == "low"
+    session.open(tmp_path / "example.py", "")
+    session.wait_attached()
+    session.feed("idef add(a, b):<CR>")
+    session.wait_ghost()
+    session.feed("<M-a>")
+    session.wait_for(lambda: session.lines()[1] == "    return a + b", "the accepted text")
+
+
+def test_effort_change_reaches_server(start_nvim, tmp_path):
+    session = start_nvim(engine_script(rules=RULES, text=""))
+    session.setup(effort="low")
+    session.open(tmp_path / "example.py", "")
+    session.wait_attached()
+    session.nvim.command("FimServer effort high")
+    log_path = session.lua("return vim.lsp.get_log_path()")
+    session.wait_for(lambda: "workspace/didChangeConfiguration applied" in open(log_path).read()
+                     and "effort='high'" in open(log_path).read(), "the server to apply effort high")
+    assert session.lua("return vim.lsp.get_clients({ name = 'fim_server' })[1].settings.fimServer.effort") == "high"
