@@ -117,6 +117,8 @@ def denoise(
             if not masked.any():
                 break
             logits = suppress_special(score(state.tokens).float(), banned_ids)
+            # An empty completion is never useful: end-of-middle cannot open the canvas.
+            logits[:, 0, eom_id] = NEG_INF
             probs = torch.softmax(logits, dim=-1)
             final = step == profile.max_steps - 1
             commit, predicted, confidence = choose_commits(probs, state, mask_id, profile.threshold, final)

@@ -101,3 +101,14 @@ def test_revision_pass_remasks_and_refills():
     assert (state.tokens != MASK).all()
     assert seen_masks[0] == 5
     assert 0 < seen_masks[-1] < 5, "the revision pass re-masked some committed tokens"
+
+
+def test_end_of_middle_cannot_open_the_canvas():
+    def score(tokens):
+        logits = torch.zeros(tokens.shape[0], tokens.shape[1], VOCAB)
+        logits[..., EOM] = 50.0
+        logits[..., 4] = 1.0
+        return logits
+
+    state = denoise(score, fresh_state(1, 4), EFFORTS["low"], mask_id=MASK, eom_id=EOM, banned_ids=[MASK, PAD])
+    assert state.tokens[0].tolist() == [4, EOM, EOM, EOM]
