@@ -118,26 +118,37 @@ class DaemonClient:
         with self._lock:
             if self._sock is not None:
                 return
-            sock = self._open()
-            if sock is None:
+            give_up = time.monotonic() + self.start_timeout
+            while (sock := self._open()) is None:
                 if not self.autostart:
                     raise DaemonError(f"no daemon answers on {self.socket_path}; start one with `fim-server serve`")
+                if time.monotonic() > give_up:
+                    raise DaemonError(f"no daemon answered on {self.socket_path} within {self.start_timeout:.0f} s")
                 pid = start_daemon(self.socket_path, self.spawn_args, self.start_timeout)
                 if pid is not None:
                     self.started_pids.append(pid)
-                sock = self._open()
-                if sock is None:
-                    raise DaemonError(f"the daemon on {self.socket_path} refused the connection right after starting")
+                else:
+                    time.sleep(0.1)  # another client's daemon, or one still dying, answered the probe
             self._sock = sock
             threading.Thread(target=self._read_replies, args=(sock,), name="fim-daemon-reader", daemon=True).start()
 
     def _open(self) -> socket.socket | None:
+        """Connect and exchange a ping, so that a daemon that is shutting down does not count as running."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
+            sock.settimeout(30)
             sock.connect(str(self.socket_path))
-        except OSError:
+            sock.sendall(protocol.encode_frame(PingMessage(id=0)))
+            reply = protocol.daemon_decoder.decode(_read_exactly(sock, protocol.frame_length(
+                _read_exactly(sock, protocol.HEADER.size))))
+            sock.settimeout(None)
+        except (OSError, EOFError, ValueError):
             sock.close()
             return None
+        if not isinstance(reply, PongReply) or reply.protocol != protocol.PROTOCOL_VERSION:
+            sock.close()
+            raise DaemonError(f"the daemon on {self.socket_path} speaks another protocol version; stop it with "
+                              f"`fim-server serve --stop --socket {self.socket_path}` and retry")
         return sock
 
     def reconnect(self) -> None:

@@ -15,7 +15,7 @@ import torch
 
 from ..model import CANVAS, SLOT_PAD, ContextCache
 from ..model.modeling import LayerCache
-from .sampler import DenoiseState, EffortProfile, apply_end_of_middle, choose_commits, suppress_special
+from .sampler import NEG_INF, DenoiseState, EffortProfile, apply_end_of_middle, choose_commits, suppress_special
 
 
 def new_canvas_state(lengths: list[int], mask_id: int, pad_id: int) -> DenoiseState:
@@ -84,8 +84,14 @@ def apply_step(
     state: DenoiseState, logits: torch.Tensor, profile: EffortProfile, *, final: bool, mask_id: int, eom_id: int,
     banned_ids: list[int],
 ) -> None:
-    """Commit tokens from one step's logits (K, C, V), exactly as one iteration of ``sampler.denoise``."""
-    probs = torch.softmax(suppress_special(logits.float(), banned_ids), dim=-1)
+    """Commit tokens from one step's logits (K, C, V), exactly as one iteration of ``sampler.denoise``.
+
+    NOTE: this repeats the body of the loop in ``sampler.denoise``; the equivalence tests in
+    tests/daemon/test_batched_engine.py fail when the two drift apart.
+    """
+    logits = suppress_special(logits.float(), banned_ids)
+    logits[:, 0, eom_id] = NEG_INF  # as in sampler.denoise: end-of-middle never opens the canvas
+    probs = torch.softmax(logits, dim=-1)
     commit, predicted, confidence = choose_commits(probs, state, mask_id, profile.threshold, final)
     state.tokens[commit] = predicted[commit]
     state.confidence[commit] = confidence[commit]

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import pytest
+import shutil
+
 import torch
 
 REPO_MODEL = Path(__file__).resolve().parents[2] / "models" / "fim-diffusion-small"
@@ -33,3 +35,15 @@ def write_random_model(folder: Path, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def random_model_path(tmp_path_factory) -> Path:
     return write_random_model(tmp_path_factory.mktemp("random-model"))
+
+
+@pytest.fixture(scope="session")
+def bundled_model_snapshot(tmp_path_factory) -> Path:
+    """A copy of the bundled model, so that every engine in a test loads the same weights.
+
+    The training run re-exports models/fim-diffusion-small while it improves; two engines loaded a few
+    seconds apart could otherwise hold different checkpoints.
+    """
+    if not (REPO_MODEL / "config.json").exists():
+        pytest.skip(f"bundled model missing at {REPO_MODEL}")
+    return Path(shutil.copytree(REPO_MODEL, tmp_path_factory.mktemp("bundled") / "fim-diffusion-small"))

@@ -7,7 +7,6 @@ import time
 import pytest
 import torch
 
-from conftest import REPO_MODEL
 from fim_server.engine.batch_tensors import canvas_layout, new_canvas_state, pad_context_caches, stack_canvases
 from fim_server.engine.batching import BatchedEngine, DeadlineExceeded, FillControl, Overloaded
 from fim_server.engine.engine import DiffusionEngine
@@ -126,12 +125,10 @@ def test_without_batching_requests_run_alone(random_model_path):
         engine.close()
 
 
-def test_bundled_model_batched_equals_single():
+def test_bundled_model_batched_equals_single(bundled_model_snapshot):
     """The trained model in models/ gives the same greedy completions batched and alone (float32)."""
-    if not (REPO_MODEL / "config.json").exists():
-        pytest.skip(f"bundled model missing at {REPO_MODEL}")
-    reference = DiffusionEngine(REPO_MODEL, dtype="float32", threads=1)
-    batched = BatchedEngine(DiffusionEngine(REPO_MODEL, dtype="float32", threads=1))
+    reference = DiffusionEngine(bundled_model_snapshot, dtype="float32", threads=1)
+    batched = BatchedEngine(DiffusionEngine(bundled_model_snapshot, dtype="float32", threads=1))
     try:
         futures = [batched.submit(p, s, canvas_tokens=c, effort=e) for p, s, c, e in CASES]
         for (prefix, suffix, canvas, effort), future in zip(CASES, futures):
@@ -139,3 +136,27 @@ def test_bundled_model_batched_equals_single():
             assert texts(future.result(timeout=300)) == texts(alone), (prefix, effort)
     finally:
         batched.close()
+
+
+def test_step_probabilities_match_single_fill(engines, monkeypatch):
+    """Every step's token probabilities agree (float32), not only the argmax that picks the tokens."""
+    import fim_server.engine.batch_tensors as batch_tensors
+    import fim_server.engine.sampler as sampler
+
+    reference, batched = engines
+    recorded = []
+    original = sampler.choose_commits
+
+    def record(probs, *args, **kwargs):
+        recorded.append(probs.clone())
+        return original(probs, *args, **kwargs)
+
+    monkeypatch.setattr(sampler, "choose_commits", record)
+    monkeypatch.setattr(batch_tensors, "choose_commits", record)
+    prefix, suffix = "def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"
+    reference.fill(prefix, suffix, canvas_tokens=16, effort="medium")
+    alone, recorded[:] = list(recorded), []
+    batched.fill(prefix, suffix, canvas_tokens=16, effort="medium")
+    assert len(recorded) == len(alone)
+    for step, (together, single) in enumerate(zip(recorded, alone)):
+        torch.testing.assert_close(together, single, atol=1e-4, rtol=1e-4, msg=f"step {step}")
