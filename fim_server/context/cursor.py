@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import tree_sitter
 
 from .document import Document
+from .region import SyntaxView
 from .languages import Syntax, quote_characters, syntax
 
 _NEARBY_LINES = 40  # how far to look for the previous or next non-blank line
@@ -82,11 +83,15 @@ def _ancestors(node: tree_sitter.Node | None):
 
 
 def tree_literal(root: tree_sitter.Node, byte: int, rules: Syntax) -> str | None:
-    """Return "string" or "comment" when the tree puts ``byte`` inside one."""
+    """Return "string" or "comment" when the tree puts ``byte`` inside one.
+
+    Returns "code" for code embedded in a string, such as ``${x}`` in a
+    template or ``{x}`` in an f-string, and None elsewhere.
+    """
     for node in (root.descendant_for_byte_range(byte, byte), root.descendant_for_byte_range(max(byte - 1, 0), byte)):
         for ancestor in _ancestors(node):
             if ancestor.type in ("template_substitution", "interpolation"):
-                break  # code inside a string, such as `${x}` or `{x}` in an f-string
+                return "code"
             inside = ancestor.start_byte < byte < ancestor.end_byte
             if ancestor.type in rules.strings and inside:
                 return "string"
@@ -97,7 +102,9 @@ def tree_literal(root: tree_sitter.Node, byte: int, rules: Syntax) -> str | None
     return None
 
 
-def _ends_with_opener(document: Document, end: int, line_text: str, openers: tuple[str, ...]) -> bool:
+def _ends_with_opener(
+    document: Document, view: SyntaxView | None, end: int, line_text: str, openers: tuple[str, ...]
+) -> bool:
     """Whether ``line_text``, which ends at code-point ``end``, ends with a block header or an opener."""
     language = document.language
     code_end = scan_line(line_text, language)[1]
@@ -106,17 +113,17 @@ def _ends_with_opener(document: Document, end: int, line_text: str, openers: tup
         opens = bool(_PYTHON_HEADER.match(code)) or code.endswith(openers)
     else:
         opens = code.endswith(openers) or (language is None and code.endswith(":"))
-    tree = document.tree
-    if not opens or tree is None:
+    code_end = end - len(line_text) + len(code)
+    if not opens or view is None or not view.start < code_end <= view.end:
         return opens
-    byte = document.offset_to_byte(end - len(line_text) + len(code))
+    byte = view.byte_at(code_end)
     rules = syntax(language)
-    token = tree.root_node.descendant_for_byte_range(byte - 1, byte)
-    return token is not None and token.type not in rules.comments and tree_literal(tree.root_node, byte - 1, rules) is None
+    token = view.root.descendant_for_byte_range(byte - 1, byte)
+    return token is not None and token.type not in rules.comments and tree_literal(view.root, byte - 1, rules) is None
 
 
-def build_cursor(document: Document, offset: int) -> Cursor:
-    """Collect the cursor facts for ``offset`` in ``document``."""
+def build_cursor(document: Document, offset: int, view: SyntaxView | None) -> Cursor:
+    """Collect the cursor facts for ``offset`` in ``document``, with the tree of the region around it."""
     text, language = document.text, document.language
     line = document.index.line_of(offset)
     line_start, line_end = document.index.line_span(text, line)
@@ -124,20 +131,20 @@ def build_cursor(document: Document, offset: int) -> Cursor:
     line_prefix, line_suffix = text[line_start:offset], text[offset:line_end]
     previous_number, previous_line = _nearby_line(document, line, -1)
 
-    tree = document.tree
-    if tree is not None:
-        byte = document.offset_to_byte(offset)
-        literal = tree_literal(tree.root_node, byte, syntax(language))
-        if literal is None and tree.root_node.has_error:  # an unterminated string parses as an error
+    if view is not None:
+        literal = tree_literal(view.root, view.byte_at(offset), syntax(language))
+        if literal is None and view.root.has_error:  # an unterminated string parses as an error
             literal = scan_line(line_prefix, language)[0]
+        elif literal == "code":
+            literal = None
     else:
         literal = scan_line(line_prefix, language)[0]
 
     header_above = False
     if not line_prefix.strip() and previous_line:
         previous_end = document.index.line_span(text, previous_number)[1]
-        header_above = _ends_with_opener(document, previous_end, previous_line, _OPENERS)
-    header_here = bool(line_prefix.strip()) and _ends_with_opener(document, offset, line_prefix, ("{",))
+        header_above = _ends_with_opener(document, view, previous_end, previous_line, _OPENERS)
+    header_here = bool(line_prefix.strip()) and _ends_with_opener(document, view, offset, line_prefix, ("{",))
     return Cursor(
         offset=offset, line_start=line_start, line_prefix=line_prefix, line_suffix=line_suffix,
         previous_line=previous_line, next_line=_nearby_line(document, line, 1)[1], literal=literal,

@@ -16,6 +16,7 @@ import tree_sitter
 
 from .languages import is_supported, new_parser
 from .positions import Encoding, LineIndex, advance_point, split_line_lengths, ts_point
+from .region import Region, SyntaxView
 
 _COMPARE_CHUNK = 4096
 _parsers = threading.local()  # tree-sitter parsers are not thread-safe, so each thread gets its own
@@ -71,6 +72,7 @@ class Document:
         self.index = LineIndex(text)
         self._tree: tree_sitter.Tree | None = None
         self._stale = self.language is not None
+        self._region: Region | None = None
 
     # -- the tree -------------------------------------------------------------------
 
@@ -83,6 +85,27 @@ class Document:
             self._stale = False
         return self._tree
 
+    def syntax_near(self, offset: int) -> SyntaxView | None:
+        """Return the parsed region around ``offset`` (None for the line-based fallback).
+
+        The region is reused, and reparsed incrementally, while edits stay
+        inside it and the cursor stays away from its edges.
+        """
+        if self.language is None:
+            return None
+        region = self._region
+        if region is None or not region.covers(offset, len(self.text)):
+            region = self._region = Region.around(self.text, offset)
+        base_byte = self.offset_to_byte(region.start)
+        if region.stale:
+            region_source = self.source[base_byte : self.offset_to_byte(region.end)]
+            parser = parser_for(self.language)
+            region.tree = parser.parse(region_source, region.tree) if region.tree is not None else parser.parse(
+                region_source
+            )
+            region.stale = False
+        return SyntaxView(self, region.tree.root_node, base_byte, region.start, region.end)
+
     # -- edits ------------------------------------------------------------------------
 
     def replace(self, start: int, end: int, new_text: str) -> None:
@@ -91,10 +114,15 @@ class Document:
             raise ValueError(f"invalid edit range {start}:{end}: the document has {len(self.text)} code points")
         start_byte = self.index.offset_to_byte(self.text, start)
         end_byte = self.index.offset_to_byte(self.text, end)
+        region_byte = self.index.offset_to_byte(self.text, self._region.start) if self._region is not None else 0
         self._update_lines(start, end, new_text)
         inserted = new_text.encode("utf-8", "surrogatepass")
         old_source = self.source
         self.source = old_source[:start_byte] + inserted + old_source[end_byte:]
+        if self._region is not None and not self._region.apply_edit(
+            old_source, start, end, new_text, start_byte, end_byte, inserted, region_byte
+        ):
+            self._region = None
         if self._tree is not None:
             start_point = ts_point(old_source, start_byte)
             self._tree.edit(

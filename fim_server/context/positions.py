@@ -216,10 +216,14 @@ class LineIndex:
             raise ValueError(f"invalid offset {offset}: the text has {len(text)} code points")
 
 
-def ts_point(source: bytes, byte: int) -> tuple[int, int]:
-    """Return the tree-sitter point (row, byte column) of ``byte``; rows count ``\\n`` only."""
-    row = source.count(b"\n", 0, byte)
-    return row, byte - (source.rfind(b"\n", 0, byte) + 1)
+def ts_point(source: bytes, byte: int, start: int = 0) -> tuple[int, int]:
+    """Return the tree-sitter point (row, byte column) of ``byte`` in a tree of ``source[start:]``.
+
+    Rows count ``\\n`` only, as tree-sitter does.
+    """
+    row = source.count(b"\n", start, byte)
+    line_start = source.rfind(b"\n", start, byte) + 1 or start
+    return row, byte - line_start
 
 
 def advance_point(point: tuple[int, int], inserted: bytes) -> tuple[int, int]:

@@ -13,22 +13,22 @@ import tree_sitter
 
 from .document import Document
 from .languages import syntax
+from .region import SyntaxView
 
 SNAP_LINES = 8  # how many lines a cut may move to reach a syntax boundary
 MAX_HEADER_LINES = 6
 
 
-def _statement_starts_at(document: Document, line: int) -> bool:
+def _statement_starts_at(document: Document, view: SyntaxView | None, line: int) -> bool:
     """Whether ``line`` starts with a statement or member: a clean place to cut before it."""
-    tree = document.tree
     text = document.line_text(line)
     if not text.strip():
         return False
-    if tree is None:
-        return True
     start = document.index.line_start(line) + len(text) - len(text.lstrip())
-    byte = document.offset_to_byte(start)
-    node = tree.root_node.descendant_for_byte_range(byte, byte)
+    if view is None or not view.start <= start < view.end:
+        return view is None
+    byte = view.byte_at(start)
+    node = view.root.descendant_for_byte_range(byte, byte)
     while node.parent is not None and node.parent.start_byte == byte:
         node = node.parent
     return node.start_byte == byte and node.parent is not None and node.parent.type in syntax(
@@ -36,7 +36,9 @@ def _statement_starts_at(document: Document, line: int) -> bool:
     ).containers
 
 
-def prefix_cut(document: Document, offset: int, budget: int, measure: Callable[[str], int]) -> int:
+def prefix_cut(
+    document: Document, view: SyntaxView | None, offset: int, budget: int, measure: Callable[[str], int]
+) -> int:
     """Return the offset where the prefix starts: a line start, within ``budget`` of the cursor."""
     index, text = document.index, document.text
     cursor_line = index.line_of(offset)
@@ -54,12 +56,14 @@ def prefix_cut(document: Document, offset: int, budget: int, measure: Callable[[
     if first == 0:
         return 0
     for line in range(first, min(first + SNAP_LINES, cursor_line)):
-        if _statement_starts_at(document, line):
+        if _statement_starts_at(document, view, line):
             return index.line_start(line)
     return index.line_start(first)
 
 
-def suffix_cut(document: Document, offset: int, budget: int, measure: Callable[[str], int]) -> int:
+def suffix_cut(
+    document: Document, view: SyntaxView | None, offset: int, budget: int, measure: Callable[[str], int]
+) -> int:
     """Return the offset where the suffix ends: a line end, within ``budget`` of the cursor."""
     index, text = document.index, document.text
     cursor_line = index.line_of(offset)
@@ -77,7 +81,7 @@ def suffix_cut(document: Document, offset: int, budget: int, measure: Callable[[
     if last + 1 >= index.line_count:
         return len(text)
     for line in range(last, max(last - SNAP_LINES, cursor_line), -1):
-        if _statement_starts_at(document, line + 1):
+        if _statement_starts_at(document, view, line + 1):
             return index.line_start(line + 1)
     return index.line_start(last + 1)
 
@@ -91,36 +95,36 @@ def _header_end(body: tree_sitter.Node) -> int:
     return body.start_byte
 
 
-def _anchor_byte(document: Document, offset: int) -> int:
-    """Return the byte of the last non-blank character before the cursor (or the cursor)."""
-    byte = document.offset_to_byte(offset)
-    before = document.source[max(0, byte - 4096) : byte]
+def _anchor_byte(view: SyntaxView, offset: int) -> int:
+    """Return the tree byte of the last non-blank character before the cursor (or of the cursor)."""
+    byte = view.byte_at(offset)
+    before = view.document.source[view.base_byte + max(0, byte - 4096) : view.base_byte + byte]
     stripped = before.rstrip()
     return byte - len(before) + len(stripped) - 1 if stripped else byte
 
 
 def enclosing_headers(
-    document: Document, offset: int, start: int, limit: int, measure: Callable[[str], int] = len
+    view: SyntaxView | None, offset: int, start: int, limit: int, measure: Callable[[str], int] = len
 ) -> str:
     """Return the header lines of definitions that enclose the cursor but start before ``start``.
 
     Headers come outermost first, each with its indentation and a newline, and
     together measure at most ``limit`` (outer ones are dropped first).
     """
-    tree = document.tree
-    if tree is None or start == 0:
+    if view is None or start <= view.start:
         return ""
+    document = view.document
     rules = syntax(document.language)
     index = document.index
-    start_byte = document.offset_to_byte(start)
-    anchor = _anchor_byte(document, offset)
-    node = tree.root_node.descendant_for_byte_range(anchor, anchor)
+    start_byte = view.byte_at(start)
+    anchor = _anchor_byte(view, offset)
+    node = view.root.descendant_for_byte_range(anchor, anchor)
     headers: list[str] = []
     while node is not None:
         body = node.child_by_field_name("body") if node.type in rules.definitions else None
         if body is not None and body.type in rules.containers and node.start_byte < start_byte <= body.end_byte:
-            first = index.line_of(document.byte_to_offset(node.start_byte))
-            last = index.line_of(document.byte_to_offset(_header_end(body)))
+            first = index.line_of(view.offset_at(node.start_byte))
+            last = index.line_of(view.offset_at(_header_end(body)))
             if index.line_start(last + 1) <= start and last - first < MAX_HEADER_LINES:
                 headers.append(document.text[index.line_start(first) : index.line_span(document.text, last)[1]] + "\n")
         node = node.parent

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .cursor import Cursor, build_cursor
 from .document import Document, DocumentCache
+from .region import SyntaxView
 from .indentation import detect_indent_unit, leading_whitespace
 from .mode import CANVAS_TOKENS, ModeOptions, decide_mode
 from .syntax_cuts import enclosing_headers, prefix_cut, suffix_cut
@@ -74,16 +75,18 @@ def _sticky_anchor(document: Document, offset: int, limit: int) -> _Anchor | Non
     return anchor
 
 
-def _cut_prefix(document: Document, cursor: Cursor, budget: int, measure: Callable[[str], int]) -> tuple[int, str]:
+def _cut_prefix(
+    document: Document, view: SyntaxView | None, cursor: Cursor, budget: int, measure: Callable[[str], int]
+) -> tuple[int, str]:
     """Return (start offset, header text) for the prefix, reusing the last cut while text is appended."""
     anchor = _sticky_anchor(document, cursor.offset, int(budget * STICKY_SLACK))
     if anchor is not None:
         return anchor.start, anchor.header
-    start = prefix_cut(document, cursor.offset, budget, measure)
-    header = enclosing_headers(document, cursor.offset, start, budget // 3, measure)
+    start = prefix_cut(document, view, cursor.offset, budget, measure)
+    header = enclosing_headers(view, cursor.offset, start, budget // 3, measure)
     if header:
-        start = prefix_cut(document, cursor.offset, budget - measure(header), measure)
-        header = enclosing_headers(document, cursor.offset, start, budget // 3, measure)
+        start = prefix_cut(document, view, cursor.offset, budget - measure(header), measure)
+        header = enclosing_headers(view, cursor.offset, start, budget // 3, measure)
     return start, header
 
 
@@ -91,15 +94,16 @@ def _window_from_document(
     document: Document, offset: int, *, mode: str, prefix_budget: int, suffix_budget: int,
     measure: Callable[[str], int], options: ModeOptions,
 ) -> ContextWindow:
-    cursor = build_cursor(document, offset)
+    view = document.syntax_near(offset)
+    cursor = build_cursor(document, offset, view)
     offset = cursor.offset
     if mode in ("line", "block"):
         chosen, reason = mode, "requested"
     else:
         chosen, reason = decide_mode(cursor, document.language, options)
-    start, header = _cut_prefix(document, cursor, prefix_budget, measure)
+    start, header = _cut_prefix(document, view, cursor, prefix_budget, measure)
     document.window_anchor = _Anchor(start, header, document.text[start:offset])
-    end = suffix_cut(document, offset, suffix_budget, measure)
+    end = suffix_cut(document, view, offset, suffix_budget, measure)
     text = document.text
     unit = detect_indent_unit(text[start:end], _DEFAULT_UNITS.get(document.language, "    "))
     return ContextWindow(

@@ -147,3 +147,48 @@ def test_document_cache_reuses_and_bounds_entries():
         pass
     with cache.use("x = 1\n", "python", "a.py") as evicted:
         assert evicted is not first
+
+
+def _assert_region_consistent(document: Document, offset: int) -> None:
+    view = document.syntax_near(offset)
+    region_text = document.text[view.start : view.end]
+    fresh = Document(region_text, document.language).tree.root_node
+    assert str(view.root) == str(fresh)
+    assert view.base_byte == len(document.text[: view.start].encode("utf-8", "surrogatepass"))
+    assert view.start <= offset <= view.end
+
+
+def test_region_tree_follows_edits():
+    rng = random.Random(11)
+    body = "".join(f"def f{i}(a):\n    return a + {i}  # 漢\n\n" for i in range(400))
+    document = Document(body, "python")
+    offset = len(body) // 2
+    _assert_region_consistent(document, offset)
+    for step in range(200):
+        roll = rng.random()
+        if roll < 0.1:
+            where = rng.randrange(len(document.text))  # an edit anywhere, often outside the region
+            document.replace(where, where, "x = (1,\n")
+        elif roll < 0.2 and offset > 0:
+            document.replace(offset - 1, offset, "")
+            offset -= 1
+        else:
+            document.replace(offset, offset, rng.choice(["a", "(", ")", "\n", "😀", ":"]))
+            offset += 1
+        if step % 20 == 0:
+            _assert_region_consistent(document, offset)
+    _assert_region_consistent(document, offset)
+
+
+def test_region_starts_at_column_zero_line():
+    body = "".join(f"class C{i}:\n    def m(self):\n        return {i}\n\n" for i in range(300))
+    document = Document(body, "python")
+    view = document.syntax_near(len(body) // 2)
+    assert view.start > 0
+    assert body[view.start : view.start + 6] == "class "
+    assert view.end == len(body) or body[view.end : view.end + 6] == "class "
+    assert not view.root.has_error
+
+
+def test_line_based_document_has_no_region():
+    assert Document("plain words\n", None).syntax_near(3) is None

@@ -1,0 +1,182 @@
+"""Benchmark the context layer on a 5,000-line file while typing.
+
+Measures, after each one-character edit (incremental reparse included):
+context extraction (window + mode), post-processing (filters) and the syntax
+validity check, as p50/p95 in milliseconds; then RSS after 10,000 edits.
+
+    nice -n 5 .venv/bin/python benchmarks/context_bench.py [--lines 5000] [--edits 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import resource
+import statistics
+import time
+
+from fim_server.context import Document, extract_window, postprocess, syntax_error_delta
+
+COMPLETIONS = [
+    "total + 1",
+    "compute(values)\n        return result",
+    "for item in items:\n            total += item.price\n        return total",
+    'print("done")<|eom|>',
+]
+TYPED_LINES = [
+    "        total += compute(value, index)\n",
+    "        if total > self.limit:\n            return None\n",
+    '        self.items.append({"name": self.name, "total": total})\n',
+    "        # keep the running total\n",
+]
+
+
+def python_file(lines: int) -> str:
+    """Return about ``lines`` lines of varied Python: classes, methods, loops, strings, comments."""
+    parts = ["import os\nimport sys\n\n\n"]
+    count = 4
+    index = 0
+    while count < lines:
+        part = (
+            f"class Worker{index}:\n"
+            f'    """Process batch {index} and keep running totals."""\n\n'
+            f"    def __init__(self, name, limit={index}):\n"
+            f"        self.name = name\n"
+            f"        self.limit = limit\n"
+            f"        self.items = []\n\n"
+            f"    def run(self, values):\n"
+            f"        total = 0\n"
+            f"        for value in values:\n"
+            f"            if value > self.limit:  # skip large values\n"
+            f"                continue\n"
+            f"            total += value * {index}\n"
+            f'        message = f"{{self.name}}: {{total}}"\n'
+            f"        return {{'total': total, 'message': message}}\n\n\n"
+        )
+        parts.append(part)
+        count += part.count("\n")
+        index += 1
+    return "".join(parts)
+
+
+class Typist:
+    """Keystrokes of someone writing code.
+
+    Real lines are typed character by character at the end of a method, with a
+    backspace now and then and a jump to another place every few hundred keys.
+    """
+
+    def __init__(self, document: Document, rng: random.Random) -> None:
+        self.rng = rng
+        self.document = document
+        self.pending = ""
+        self.cursor = self._jump_target()
+
+    def _jump_target(self) -> int:
+        """Return the start of a line after a `return` line: the end of some method body."""
+        text = self.document.text
+        start = text.find("        return {", self.rng.randrange(len(text)))
+        if start < 0:
+            start = text.find("        return {")
+        return text.index("\n", start) + 1
+
+    def next_edit(self) -> tuple[int, int, str]:
+        """Return (start, end, text) of the next keystroke."""
+        if self.rng.random() < 0.005:
+            self.cursor = self._jump_target()
+            self.pending = ""
+        if not self.pending:
+            self.pending = self.rng.choice(TYPED_LINES)
+        if self.rng.random() < 0.05 and self.cursor > 0 and self.document.text[self.cursor - 1] != "\n":
+            self.pending = self.document.text[self.cursor - 1] + self.pending
+            return self.cursor - 1, self.cursor, ""
+        typed, self.pending = self.pending[0], self.pending[1:]
+        return self.cursor, self.cursor, typed
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def current_rss_mib() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def report(name: str, wall: list[float], cpu: list[float]) -> None:
+    print(f"{name}: p50 {statistics.median(wall):.3f} ms, p95 {percentile(wall, 0.95):.3f} ms wall; "
+          f"p50 {statistics.median(cpu):.3f} ms, p95 {percentile(cpu, 0.95):.3f} ms CPU; over {len(wall)} edits")
+
+
+class Timer:
+    """Wall-clock and thread CPU time of a block, in milliseconds.
+
+    CPU time shows the cost without waits for a core on a busy machine.
+    """
+
+    def __init__(self, wall: list[float], cpu: list[float]) -> None:
+        self.wall, self.cpu = wall, cpu
+
+    def __enter__(self) -> None:
+        self.started = (time.perf_counter(), time.thread_time())
+
+    def __exit__(self, *exc_info) -> None:
+        self.wall.append((time.perf_counter() - self.started[0]) * 1000)
+        self.cpu.append((time.thread_time() - self.started[1]) * 1000)
+
+
+def run(lines: int, edits: int, seed: int) -> None:
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    document = Document(python_file(lines), "python")
+    document.tree  # noqa: B018 - the first, full parse
+    full_parse_ms = (time.perf_counter() - started) * 1000
+    rss_start = current_rss_mib()
+
+    typist = Typist(document, rng)
+    samples: dict[str, tuple[list[float], list[float]]] = {
+        name: ([], []) for name in ("context", "context_text", "post", "validity")
+    }
+    for number in range(edits):
+        start, end, inserted = typist.next_edit()
+        with Timer(*samples["context"]):
+            document.replace(start, end, inserted)
+            typist.cursor = start + len(inserted)
+            window = extract_window(document.text, typist.cursor, "python", document=document)
+        if number % 10 == 0:  # the plain-text path diffs the whole text, so sample it
+            with Timer(*samples["context_text"]):
+                extract_window(document.text, typist.cursor, "python", cache_key="bench.py")
+        with Timer(*samples["post"]):
+            done = postprocess(COMPLETIONS[number % len(COMPLETIONS)], window)
+        with Timer(*samples["validity"]):
+            syntax_error_delta(window, done.text, replace_chars=done.replace_chars)
+
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"file: {document.index.line_count} lines, {len(document.source)} bytes at the end; "
+          f"first full parse {full_parse_ms:.1f} ms")
+    report("context with the document (edit + incremental reparse + window + mode)", *samples["context"])
+    report("context from plain text with a cache key (diff + edit + reparse + window)", *samples["context_text"])
+    report("post-processing (filters)", *samples["post"])
+    report("validity check (two window parses)", *samples["validity"])
+    print(f"RSS: {rss_start:.1f} MiB after the first parse, {current_rss_mib():.1f} MiB after {edits} edits, "
+          f"peak {peak_rss:.1f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--lines", type=int, default=5000, help="size of the generated file in lines")
+    parser.add_argument("--edits", type=int, default=10_000, help="number of one-character edits")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random edit sequence")
+    args = parser.parse_args()
+    run(args.lines, args.edits, args.seed)
+
+
+if __name__ == "__main__":
+    main()
