@@ -1,8 +1,8 @@
 """Benchmark the context layer on a 5,000-line file while typing.
 
-Measures, after each one-character edit (incremental reparse included):
-context extraction (window + mode), post-processing (filters) and the syntax
-validity check, as p50/p95 in milliseconds; then RSS after 10,000 edits.
+After each one-character edit it times context extraction (window and mode,
+incremental reparse included), post-processing (filters) and the syntax
+validity check, and prints p50/p95 in milliseconds. RSS is printed at the end.
 
     nice -n 5 .venv/bin/python benchmarks/context_bench.py [--lines 5000] [--edits 10000]
 """

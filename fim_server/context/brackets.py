@@ -1,7 +1,7 @@
 """A small bracket and quote scanner, enough to tell which brackets a completion closes.
 
-It knows nothing of comments or of a language's string rules beyond quotes and
-backslash escapes, so callers use it on short spans of code only.
+It ignores comments and any string rule beyond quotes and backslash escapes,
+so callers use it on short spans of code only.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ QUOTES = "\"'`"
 
 
 def _advance(stack: list[str], text: str, index: int, quotes: str) -> tuple[int, str | None]:
-    """Apply ``text[index]`` to ``stack``; return the next index and a closer that matched nothing."""
+    """Apply ``text[index]`` to ``stack``, returning the next index and any closer that matched nothing."""
     ch = text[index]
     top = stack[-1] if stack else None
     if top is not None and top in quotes:

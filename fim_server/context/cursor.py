@@ -105,7 +105,7 @@ def tree_literal(root: tree_sitter.Node, byte: int, rules: Syntax) -> str | None
 def _ends_with_opener(
     document: Document, view: SyntaxView | None, end: int, line_text: str, openers: tuple[str, ...]
 ) -> bool:
-    """Whether ``line_text``, which ends at code-point ``end``, ends with a block header or an opener."""
+    """Check that ``line_text``, which ends at code point ``end``, ends a block header or opens a bracket."""
     language = document.language
     code_end = scan_line(line_text, language)[1]
     code = line_text[:code_end].rstrip()

@@ -73,6 +73,7 @@ class Document:
         self._tree: tree_sitter.Tree | None = None
         self._stale = self.language is not None
         self._region: Region | None = None
+        self.window_anchor: object | None = None  # the last prefix cut, owned by the window module
 
     # -- the tree -------------------------------------------------------------------
 
@@ -202,12 +203,14 @@ class DocumentCache:
     """A few recent documents keyed by name, reparsed incrementally when their text changes.
 
     Callers that only hold plain text (the completion pipeline) still get
-    incremental parsing between keystrokes. The number of entries is bounded,
-    so memory does not grow with the number of files seen.
+    incremental parsing between keystrokes. The number of entries and the
+    characters they hold are bounded, so memory does not grow with the number
+    of files seen. The most recent document always stays, whatever its size.
     """
 
-    def __init__(self, max_entries: int = 8) -> None:
+    def __init__(self, max_entries: int = 8, max_chars: int = 8_000_000) -> None:
         self.max_entries = max_entries
+        self.max_chars = max_chars
         self._entries: OrderedDict[tuple[str, str | None], Document] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -225,6 +228,9 @@ class DocumentCache:
             else:
                 document.set_text(text)
             self._entries[name] = document
-            while len(self._entries) > self.max_entries:
+            while len(self._entries) > 1 and (
+                len(self._entries) > self.max_entries
+                or sum(len(entry.text) for entry in self._entries.values()) > self.max_chars
+            ):
                 self._entries.popitem(last=False)
             yield document

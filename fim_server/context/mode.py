@@ -21,7 +21,7 @@ _BRACE_LANGUAGES = ("javascript", "typescript", "tsx", "go", "rust", "java", "c"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModeOptions:
-    """What to do when the cursor is inside a comment or a string.
+    """Policies for a cursor inside a comment or a string.
 
     ``complete`` decides as in code, ``line`` completes the rest of the line
     only, ``none`` offers nothing.

@@ -55,7 +55,7 @@ class Region:
         return cls(start, end)
 
     def covers(self, offset: int, text_length: int) -> bool:
-        """Whether ``offset`` is far enough from both edges for a window cut inside the region."""
+        """Check that ``offset`` is far enough from both edges for a window cut inside the region."""
         back_ok = self.start == 0 or offset - self.start >= BACK_CHARS // 2
         forward_ok = self.end == text_length or self.end - offset >= FORWARD_CHARS // 2
         return self.start <= offset <= self.end and back_ok and forward_ok

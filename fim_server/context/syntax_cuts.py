@@ -1,4 +1,4 @@
-"""Where the window starts and ends, and the headers of the definitions around the cursor.
+"""Window edges and the headers of the definitions around the cursor.
 
 Cuts fall on line boundaries. With a tree they move, by at most a few lines,
 to where a statement or member starts, so the model does not see half of a
@@ -20,7 +20,7 @@ MAX_HEADER_LINES = 6
 
 
 def _statement_starts_at(document: Document, view: SyntaxView | None, line: int) -> bool:
-    """Whether ``line`` starts with a statement or member: a clean place to cut before it."""
+    """Check that ``line`` starts a statement or member, which makes a clean place to cut."""
     text = document.line_text(line)
     if not text.strip():
         return False

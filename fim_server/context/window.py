@@ -1,4 +1,4 @@
-"""The prefix/suffix window the model sees, cut under a token budget at syntax boundaries."""
+"""The prefix/suffix window given to the model, cut under a token budget at syntax boundaries."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from .syntax_cuts import enclosing_headers, prefix_cut, suffix_cut
 
 PREFIX_TOKENS = 192  # the bundled model's prefix and suffix limits
 SUFFIX_TOKENS = 64
-# NOTE: about 3 characters per token of the bundled byte-level BPE on code (measured 2.4 for C
-# headers up to 3.3 for Python); pass count_tokens for an exact count.
+# NOTE: an estimate. The bundled byte-level BPE measured 2.4 (C headers) to 3.3 (Python)
+# characters per token on code, so a C window may run about 20% over the budget.
+# Pass count_tokens to count exactly.
 CHARS_PER_TOKEN = 3.0
 STICKY_SLACK = 1.25  # how far a kept prefix may grow past the budget before it is cut again
 _DEFAULT_UNITS = {"go": "\t", "javascript": "  ", "typescript": "  ", "tsx": "  "}
@@ -25,7 +26,7 @@ _documents = DocumentCache()
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContextWindow:
-    """What the model sees and what post-processing needs to know about the cursor."""
+    """Model input (prefix and suffix) and the cursor facts that post-processing reads."""
 
     prefix: str  # header lines, then the document from prefix_start up to the cursor
     suffix: str

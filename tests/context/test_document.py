@@ -192,3 +192,14 @@ def test_region_starts_at_column_zero_line():
 
 def test_line_based_document_has_no_region():
     assert Document("plain words\n", None).syntax_near(3) is None
+
+
+def test_document_cache_bounds_characters():
+    cache = DocumentCache(max_entries=8, max_chars=100)
+    for name in ("a", "b", "c"):
+        with cache.use("x" * 60, None, name):
+            pass
+    assert list(cache._entries) == [("", "c")]
+    with cache.use("y" * 500, None, "big"):
+        pass
+    assert list(cache._entries) == [("", "big")]

@@ -93,6 +93,6 @@ def trailing_whitespace(draft: Draft, window: ContextWindow) -> Draft:
 
 
 def is_useful(text: str, min_chars: int = MIN_USEFUL_CHARS) -> bool:
-    """Whether a completion is worth showing: a word character, or at least ``min_chars`` visible ones."""
+    """Check that a completion is worth showing: it has a word character or ``min_chars`` visible ones."""
     visible = "".join(text.split())
     return bool(re.search(r"\w", visible)) or len(visible) >= min_chars

@@ -18,9 +18,9 @@ def _normalized(lines: list[str]) -> list[str]:
 def suffix_overlap(draft: Draft, window: ContextWindow) -> Draft:
     """Cut the completion where it starts re-typing the lines below the cursor.
 
-    The cut is at the first completion line after which every non-blank line
-    matches the next suffix lines, when that match is long enough to be a copy;
-    or at a long line equal to the first suffix line.
+    The cut is at the first completion line from which every non-blank line
+    matches the next suffix lines, when that match is long enough to be a copy.
+    A long line equal to the first suffix line is also a cut.
     """
     lines = draft.text.split("\n")
     following = _normalized(suffix_lines(window))
