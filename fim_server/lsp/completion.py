@@ -67,7 +67,10 @@ class CompletionService:
             return Answer(hit.kind, hit.text, offset, hit.replace_chars, hit.source == "speculative")
         running = self._inflight.get((doc.uri, context_key(text, offset)))
         if running is not None:
-            return replace(await asyncio.shield(running), kind="joined")
+            try:
+                return replace(await asyncio.shield(running), kind="joined")
+            except Superseded:
+                return Answer("superseded", offset=offset, reason="the call it joined was superseded")
         ticket = self.scheduler.begin(doc.uri)
         try:
             delay_ms = 0.0 if invoked else self.debounce.delay_ms(
@@ -97,8 +100,13 @@ class CompletionService:
             self.stats.model_cancelled += 1
             self._settle(key, running, error=Superseded())
             raise Superseded() from None
+        except asyncio.CancelledError:
+            self.stats.model_calls += 1
+            self.stats.model_cancelled += 1  # complete_async has set ticket.cancel, so the engine stops too
+            self._settle(key, running, error=Superseded())
+            raise
         except BaseException as exc:
-            self._settle(key, running, error=Superseded() if isinstance(exc, asyncio.CancelledError) else exc)
+            self._settle(key, running, error=exc)
             raise
         self._settle(key, running, answer=answer)
         return answer

@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable
 
 from ..config import Settings
-from ..pipeline import CompletionPipeline
+from ..pipeline import CompletionPipeline, FillCancelled
 
 log = logging.getLogger("fim_server.lsp.engines")
 
@@ -34,6 +34,39 @@ PipelineLoader = Callable[[str], CompletionPipeline]
 
 class ModelUnavailable(RuntimeError):
     """The model could not be loaded; the message says why and what to change."""
+
+
+class MeteredEngine:
+    """Engine wrapper that counts fills that finished and fills a cancel stopped.
+
+    The counters come from the engine thread itself, so they show whether a
+    cancelled request really stopped the model or ran to the end.
+    """
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.kind = engine.kind
+        self.finished = 0
+        self.cancelled = 0
+        self.busy = False
+
+    def fill(self, prefix: str, suffix: str, **options):
+        self.busy = True
+        try:
+            result = self.engine.fill(prefix, suffix, **options)
+        except FillCancelled:
+            self.cancelled += 1
+            raise
+        finally:
+            self.busy = False
+        self.finished += 1
+        return result
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "fills": self.finished, "cancelledFills": self.cancelled, "busy": self.busy}
 
 
 def _scripted_responder(script: dict) -> Callable[[str, str], str]:
@@ -64,7 +97,7 @@ def fake_loader(spec: str) -> PipelineLoader:
     def load(model_path: str) -> CompletionPipeline:
         engine = FakeEngine(_scripted_responder(script), steps=int(script.get("steps", 4)),
                             step_seconds=float(script.get("step_seconds", 0.0)), fail_with=failure)
-        return CompletionPipeline(engine)
+        return CompletionPipeline(MeteredEngine(engine))
 
     return load
 
@@ -77,7 +110,7 @@ def diffusion_loader(settings: Settings) -> PipelineLoader:
             engine = DiffusionEngine(model_path, dtype=settings.dtype, threads=settings.threads or None)
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"cannot load the model from {model_path}: {exc}") from exc
-        return CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines)
+        return CompletionPipeline(MeteredEngine(engine), default_effort=settings.effort, max_lines=settings.max_lines)
 
     return load
 
@@ -100,8 +133,12 @@ class PipelineHolder:
         self._waiting: asyncio.Future[CompletionPipeline] | None = None
         self.model_path: str | None = None
 
-    async def load(self, model_path: str) -> CompletionPipeline:
-        """Load ``model_path`` and make it current; on failure keep the previous pipeline."""
+    async def load(self, model_path: str, on_replace: Callable[[], None] | None = None) -> CompletionPipeline:
+        """Load ``model_path`` and make it current; on failure keep the previous pipeline.
+
+        ``on_replace`` runs after the swap and before the previous pipeline
+        closes, so that requests still on the old model can be answered first.
+        """
         if self._current is None and (self._waiting is None or self._waiting.done()):
             self._waiting = asyncio.get_running_loop().create_future()
         waiting = self._waiting
@@ -117,8 +154,14 @@ class PipelineHolder:
         if waiting is not None and not waiting.done():
             waiting.set_result(pipeline)
         if old is not None:
+            if on_replace is not None:
+                on_replace()
             old.close()
         return pipeline
+
+    @property
+    def current(self) -> CompletionPipeline | None:
+        return self._current
 
     async def get(self) -> CompletionPipeline:
         if self._current is not None:

@@ -63,8 +63,12 @@ async def pull_configuration(ls: FimLanguageServer) -> None:
     request = types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
     try:
         values = await asyncio.wait_for(ls.workspace_configuration_async(request), CONFIGURATION_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("workspace/configuration timed out after %.0f s; keeping the current settings",
+                    CONFIGURATION_TIMEOUT_S)
+        return
     except Exception as exc:  # a client that fails this request must not stop the server
-        log.warning("workspace/configuration failed: %s", exc)
+        log.warning("workspace/configuration failed (%s: %s); keeping the current settings", type(exc).__name__, exc)
         return
     if values and values[0] is not None:
         ls.apply_settings("workspace", values[0], "workspace/configuration")
@@ -89,6 +93,9 @@ def stats(ls: FimLanguageServer, params) -> dict:
     data["cachedSuggestions"] = len(ls.service.cache)
     data["openDocuments"] = len(ls.documents)
     data["engine"] = ls.engine_kind
+    pipeline = ls.pipelines.current
+    metered = getattr(pipeline.engine, "to_json", None) if pipeline is not None else None
+    data["engineThread"] = metered() if metered else None
     return data
 
 
@@ -100,6 +107,7 @@ def locate(ls: FimLanguageServer, uri: str, position: types.Position) -> tuple[O
         doc = ls.documents.get(uri)
         return doc, doc.cursor_offset(position, ls.encoding)
     except (DocumentNotOpen, InvalidPosition) as exc:
+        log.info("request %r rejected: %s", ls.protocol.msg_id, exc)
         raise JsonRpcInvalidParams(str(exc)) from None
 
 

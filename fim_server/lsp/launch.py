@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from pygls.exceptions import JsonRpcException
+
 from ..config import ConfigError, Settings, load_settings
 from .engines import choose_loader
 from .handlers import register
@@ -22,11 +24,24 @@ LOOPBACK = "127.0.0.1"
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 
+class ErrorReplyFilter(logging.Filter):
+    """Drop pygls's traceback for error replies that the handlers raise on purpose.
+
+    The handlers log those errors in one line themselves; an unexpected
+    exception still reaches the log with its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, JsonRpcException)
+
+
 def configure_logging(log_file: str | None, verbose: bool) -> None:
     """Send logs to ``log_file`` (appended) or stderr; pygls's own chatter only in verbose mode."""
     target = {"filename": log_file, "encoding": "utf-8"} if log_file else {"stream": sys.stderr}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=LOG_FORMAT, force=True, **target)
     logging.getLogger("pygls").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(ErrorReplyFilter())
 
 
 def server_settings(args) -> tuple[Settings, str | None]:

@@ -107,6 +107,8 @@ class FimLanguageServer(LanguageServer):
         if previous.model != current.model and self._initialized:
             self.start_task(self.load_model())
         log.info("settings from %s applied: %s", source, current)
+        self.window_log_message(types.LogMessageParams(type=types.MessageType.Info,
+                                                       message=f"settings from {source} applied"))
         return True
 
     @property
@@ -117,12 +119,11 @@ class FimLanguageServer(LanguageServer):
         path = self.model_path
         self.tell_user(f"loading the {self.engine_kind} engine from {path}")
         try:
-            await self.pipelines.load(path)
+            await self.pipelines.load(path, on_replace=self.service.cancel_all)
         except ModelUnavailable as exc:
             self.tell_user(f"{exc}. Set 'modelPath' to a folder written by `fim-server train --export`.",
                            types.MessageType.Error, popup=True)
             return
-        self.service.cancel_all()
         self.service.cache.clear()
         self.tell_user(f"model ready: {path} ({self.engine_kind} engine)")
 

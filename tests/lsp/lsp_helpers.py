@@ -34,6 +34,8 @@ FAST_ENGINE = {
         {"after": "def add(a, b):\n    ", "text": "return a + b"},
         {"after": "total = ", "text": "compute_total(items)"},
         {"after": " + ", "text": "\"🐍\" + name"},
+        {"after": "    ret", "text": "urn a + b"},
+        {"after": "🐍X", "text": "inside_string"},
     ],
     "steps": 2,
 }
@@ -137,20 +139,21 @@ def count_responses(client: LanguageClient) -> Counter:
     return counts
 
 
-async def _wait_for_message(received: list, kind: str, needle: str, timeout: float):
+async def _wait_for_message(received: list, kind: str, needle: str, timeout: float, start: int = 0):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        for message in received:
+        for message in received[start:]:
             if needle in message.message:
                 return message
         await asyncio.sleep(0.05)
     raise AssertionError(f"no {kind} containing {needle!r}; got {[m.message for m in received]}")
 
 
-async def wait_for_log(client: LanguageClient, needle: str, timeout: float = 60.0) -> types.LogMessageParams:
-    """Wait until a window/logMessage containing ``needle`` has arrived."""
-    return await _wait_for_message(client.log_messages, "window/logMessage", needle, timeout)
+async def wait_for_log(client: LanguageClient, needle: str, timeout: float = 60.0,
+                       start: int = 0) -> types.LogMessageParams:
+    """Wait until a window/logMessage containing ``needle`` has arrived (from index ``start`` on)."""
+    return await _wait_for_message(client.log_messages, "window/logMessage", needle, timeout, start)
 
 
 async def wait_for_show(client: LanguageClient, needle: str, timeout: float = 60.0) -> types.ShowMessageParams:
