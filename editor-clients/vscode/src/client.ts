@@ -53,13 +53,21 @@ function logServerLine(log: vscode.LogOutputChannel, line: string): void {
     }
 }
 
-/** What the error handler reports back to the extension. */
+/** What the error handler needs from the extension. */
 export interface RestartListener {
-    restarting(count: number): void;
+    /** Tells whether the current client had finished starting before its connection closed. */
+    wasRunning(): boolean;
+    /** Starts a new client; `count` is the number of crashes inside the restart window. */
+    restart(count: number): void;
     gaveUp(reason: string): void;
 }
 
-/** Restarts a crashed server up to MAX_RESTARTS times in RESTART_WINDOW_MS, then stops. */
+/**
+ * Restarts a crashed server up to MAX_RESTARTS times in RESTART_WINDOW_MS, then stops. The
+ * extension starts a new client itself instead of letting vscode-languageclient restart the
+ * old one, so a restart that fails is reported like any start failure. A server that exits
+ * before it finished starting is not restarted: it would fail the same way again.
+ */
 export class RestartPolicy implements ErrorHandler {
     private readonly crashes: number[] = [];
 
@@ -74,18 +82,21 @@ export class RestartPolicy implements ErrorHandler {
     }
 
     closed(): CloseHandlerResult {
+        if (!this.listener.wasRunning()) {
+            return { action: CloseAction.DoNotRestart, handled: true };
+        }
         const now = Date.now();
         this.crashes.push(now);
         while (this.crashes.length > 0 && now - this.crashes[0] > RESTART_WINDOW_MS) {
             this.crashes.shift();
         }
         if (this.crashes.length <= MAX_RESTARTS) {
-            this.listener.restarting(this.crashes.length);
-            return { action: CloseAction.Restart, handled: true };
+            this.listener.restart(this.crashes.length);
+        } else {
+            const last = this.tail.lastError();
+            this.listener.gaveUp(`the server stopped ${this.crashes.length} times in 3 minutes`
+                + (last ? `; its last message was: ${last}` : ''));
         }
-        const last = this.tail.lastError();
-        this.listener.gaveUp(`the server stopped ${this.crashes.length} times in 3 minutes`
-            + (last ? `; its last message was: ${last}` : ''));
         return { action: CloseAction.DoNotRestart, handled: true };
     }
 }
@@ -97,7 +108,7 @@ export interface ClientParts {
     log: vscode.LogOutputChannel;
     tail: StderrTail;
     middleware: Middleware;
-    restarts: RestartListener;
+    errorHandler: ErrorHandler;
 }
 
 /** Builds the language client that runs `<executable> lsp [args]` over stdio. */
@@ -121,7 +132,7 @@ export function createLanguageClient(parts: ClientParts): LanguageClient {
         // Read at every (re)start, so a restarted server gets the current settings.
         initializationOptions: () => serverSettings(parts.settings()),
         outputChannel: log,
-        errorHandler: new RestartPolicy(parts.restarts, tail),
+        errorHandler: parts.errorHandler,
         initializationFailedHandler: () => false,
         middleware: parts.middleware,
         stdioOptions: { stdout: pipeStderr, stderr: pipeStderr },

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, State, type LanguageClient } from 'vscode-languageclient/node';
 
-import { createLanguageClient, StderrTail } from './client';
+import { createLanguageClient, RestartPolicy, StderrTail } from './client';
 import { resolveCommand } from './command';
 import { createMiddleware } from './middleware';
 import { needsRestart, readSettings, SECTION, serverSettings, type ClientSettings } from './settings';
@@ -16,12 +16,24 @@ export class Controller implements vscode.Disposable {
     private client: LanguageClient | undefined;
     private current: ClientSettings;
     private readonly tail = new StderrTail();
+    private readonly restarts: RestartPolicy;
     private gaveUp = false;
+    /** True once the current client reached the running state. */
+    private running = false;
 
     constructor() {
         this.log = vscode.window.createOutputChannel('fim-server', { log: true });
         this.status = new StatusItem();
         this.current = this.reloadSettings();
+        this.restarts = new RestartPolicy({
+            wasRunning: () => this.running,
+            restart: (count) => {
+                this.log.warn(`the server stopped unexpectedly; restart ${count}`);
+                this.status.set('restarting', this.tail.lastError());
+                setTimeout(() => void this.restart(), 0);
+            },
+            gaveUp: (reason) => this.reportGaveUp(reason),
+        }, this.tail);
     }
 
     get settings(): ClientSettings {
@@ -45,6 +57,7 @@ export class Controller implements vscode.Disposable {
     /** Starts the server; failures end in a message and an error state, never an exception. */
     async start(): Promise<void> {
         this.gaveUp = false;
+        this.running = false;
         this.tail.clear();
         const executable = resolveCommand(this.current.serverCommand);
         if (executable === undefined) {
@@ -64,15 +77,13 @@ export class Controller implements vscode.Disposable {
                 status: this.status,
                 log: this.log,
             }),
-            restarts: {
-                restarting: (count) => {
-                    this.log.warn(`the server stopped unexpectedly; restart ${count}`);
-                    this.status.set('restarting', this.tail.lastError());
-                },
-                gaveUp: (reason) => this.reportGaveUp(reason),
-            },
+            errorHandler: this.restarts,
         });
-        client.onDidChangeState((event) => this.onStateChange(event.newState));
+        client.onDidChangeState((event) => {
+            if (this.client === client) {
+                this.onStateChange(event.newState);
+            }
+        });
         this.client = client;
         try {
             await client.start();
@@ -128,15 +139,16 @@ export class Controller implements vscode.Disposable {
             return;
         }
         if (this.client.isRunning()) {
+            this.status.set(this.current.enabled ? 'ready' : 'off');
             const settings = serverSettings(this.current);
             this.log.info(`sending settings ${JSON.stringify(settings)}`);
             await this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: settings } });
-            this.status.set(this.current.enabled ? 'ready' : 'off');
         }
     }
 
     private onStateChange(state: State): void {
         if (state === State.Running) {
+            this.running = true;
             this.status.set(this.current.enabled ? 'ready' : 'off');
         } else if (state === State.Starting) {
             this.status.set('starting');

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { Middleware } from 'vscode-languageclient/node';
 
-import type { ClientSettings } from './settings';
+import { SECTION, serverSettings, type ClientSettings } from './settings';
 import type { StatusItem } from './status';
 
 type InlineResult = vscode.InlineCompletionItem[] | vscode.InlineCompletionList | null | undefined;
@@ -12,27 +12,6 @@ export interface MiddlewareHost {
     isRunning(): boolean;
     status: StatusItem;
     log: vscode.LogOutputChannel;
-}
-
-/** Resolves to true after `milliseconds`, or to false as soon as the token is cancelled. */
-function waitUnlessCancelled(milliseconds: number, token: vscode.CancellationToken): Promise<boolean> {
-    if (token.isCancellationRequested) {
-        return Promise.resolve(false);
-    }
-    if (milliseconds <= 0) {
-        return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-        const listener = token.onCancellationRequested(() => {
-            clearTimeout(timer);
-            listener.dispose();
-            resolve(false);
-        });
-        const timer = setTimeout(() => {
-            listener.dispose();
-            resolve(true);
-        }, milliseconds);
-    });
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -72,23 +51,31 @@ function isEnabledFor(settings: ClientSettings, document: vscode.TextDocument): 
     return settings.enabledLanguages.includes('*') || settings.enabledLanguages.includes(document.languageId);
 }
 
-/** Builds the language client middleware: on/off switch, debounce, deadline and latency. */
+/**
+ * Builds the language client middleware: on/off switch, deadline and latency. The server waits
+ * between keystrokes and model calls itself (debounceMinMs to debounceMaxMs), so the client sends
+ * each request at once and relies on cancellation for the ones the user typed past.
+ */
 export function createMiddleware(host: MiddlewareHost): Middleware {
     return {
-        // The suggest widget would repeat the ghost text, so the completion fallback that the
-        // server offers to editors without inline completion stays unused here.
-        provideCompletionItem: () => undefined,
+        workspace: {
+            // The server reads the `fimServer` section in its own key names (modelPath, ...),
+            // which differ from the editor's setting names, so that section is answered here.
+            configuration: async (params, token, next) => {
+                const answers = await next(params, token);
+                if (!Array.isArray(answers)) {
+                    return answers;
+                }
+                return params.items.map((item, index) =>
+                    item.section === SECTION ? serverSettings(host.settings()) : answers[index]);
+            },
+        },
 
         provideInlineCompletionItems: async (document, position, context, token, next) => {
             const settings = host.settings();
             if (!isEnabledFor(settings, document) || !host.isRunning()) {
                 return undefined;
             }
-            const automatic = context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic;
-            if (automatic && !(await waitUnlessCancelled(settings.debounceMs, token))) {
-                return undefined;
-            }
-
             const started = Date.now();
             host.status.set('busy');
             try {

@@ -2,7 +2,9 @@ import * as vscode from 'vscode';
 
 export const SECTION = 'fimServer';
 export const EFFORTS = ['instant', 'low', 'medium', 'high'] as const;
+export const SCOPE_BEHAVIOURS = ['on', 'line', 'off'] as const;
 export type Effort = (typeof EFFORTS)[number];
+export type ScopeBehaviour = (typeof SCOPE_BEHAVIOURS)[number];
 
 /** The extension's settings after validation, with defaults filled in. */
 export interface ClientSettings {
@@ -12,15 +14,26 @@ export interface ClientSettings {
     model: string;
     effort: Effort;
     enabledLanguages: string[];
-    debounceMs: number;
+    debounceMinMs: number;
+    debounceMaxMs: number;
+    maxLines: number;
+    inComments: ScopeBehaviour;
+    inStrings: ScopeBehaviour;
     timeoutMs: number;
 }
 
-/** The settings that the server reads from initializationOptions and didChangeConfiguration. */
+/**
+ * The settings object the server reads from initializationOptions and
+ * workspace/didChangeConfiguration; an empty modelPath selects the server's default model.
+ */
 export interface ServerSettings {
-    model?: string;
+    modelPath: string;
     effort: Effort;
-    debounceMs: number;
+    debounceMinMs: number;
+    debounceMaxMs: number;
+    maxLines: number;
+    inComments: ScopeBehaviour;
+    inStrings: ScopeBehaviour;
 }
 
 export const DEFAULT_LANGUAGES = [
@@ -28,19 +41,60 @@ export const DEFAULT_LANGUAGES = [
     'go', 'rust', 'java', 'c', 'cpp',
 ];
 
-function clampInteger(value: unknown, fallback: number, min: number, max: number): number {
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-        return fallback;
-    }
-    return Math.min(max, Math.max(min, Math.round(value)));
-}
+/** Reads settings one key at a time, collecting a message for each invalid value. */
+class SettingsReader {
+    readonly problems: string[] = [];
 
-function stringList(value: unknown, fallback: string[]): string[] {
-    if (!Array.isArray(value)) {
+    constructor(private readonly config: vscode.WorkspaceConfiguration) {}
+
+    choice<T extends string>(key: string, choices: readonly T[], fallback: T): T {
+        const value = this.config.get<unknown>(key, fallback);
+        if (typeof value === 'string' && (choices as readonly string[]).includes(value)) {
+            return value as T;
+        }
+        this.reject(key, value, `use one of ${choices.join(', ')}`, fallback);
         return fallback;
     }
-    return value.filter((item): item is string => typeof item === 'string' && item.trim() !== '')
-        .map((item) => item.trim());
+
+    integer(key: string, fallback: number, min: number, max: number): number {
+        const value = this.config.get<unknown>(key, fallback);
+        if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) {
+            return value;
+        }
+        this.reject(key, value, `use a whole number from ${min} to ${max}`, fallback);
+        return fallback;
+    }
+
+    text(key: string, fallback: string, allowEmpty: boolean): string {
+        const value = this.config.get<unknown>(key, fallback);
+        if (typeof value === 'string' && (allowEmpty || value.trim() !== '')) {
+            return value.trim();
+        }
+        this.reject(key, value, allowEmpty ? 'expected a string' : 'expected a non-empty string', fallback);
+        return fallback;
+    }
+
+    list(key: string, fallback: string[]): string[] {
+        const value = this.config.get<unknown>(key, fallback);
+        if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+            return value.map((item) => item.trim()).filter((item) => item !== '');
+        }
+        this.reject(key, value, 'expected a list of strings', fallback);
+        return fallback;
+    }
+
+    flag(key: string, fallback: boolean): boolean {
+        const value = this.config.get<unknown>(key, fallback);
+        if (typeof value === 'boolean') {
+            return value;
+        }
+        this.reject(key, value, 'expected true or false', fallback);
+        return fallback;
+    }
+
+    private reject(key: string, value: unknown, fix: string, fallback: unknown): void {
+        this.problems.push(`invalid ${SECTION}.${key} ${JSON.stringify(value)}: ${fix}; using ${JSON.stringify(fallback)}`);
+    }
 }
 
 /**
@@ -48,46 +102,40 @@ function stringList(value: unknown, fallback: string[]): string[] {
  * settings.json never stops the extension. The returned problems list names each replaced value.
  */
 export function readSettings(): { settings: ClientSettings; problems: string[] } {
-    const config = vscode.workspace.getConfiguration(SECTION);
-    const problems: string[] = [];
-
-    const effortValue = config.get<unknown>('effort', 'low');
-    let effort: Effort = 'low';
-    if (typeof effortValue === 'string' && (EFFORTS as readonly string[]).includes(effortValue)) {
-        effort = effortValue as Effort;
-    } else {
-        problems.push(`invalid fimServer.effort ${JSON.stringify(effortValue)}: use one of ${EFFORTS.join(', ')}; using "low"`);
-    }
-
-    const commandValue = config.get<unknown>('serverCommand', 'fim-server');
-    let serverCommand = 'fim-server';
-    if (typeof commandValue === 'string' && commandValue.trim() !== '') {
-        serverCommand = commandValue.trim();
-    } else {
-        problems.push(`invalid fimServer.serverCommand ${JSON.stringify(commandValue)}: expected a path or command name; using "fim-server"`);
-    }
-
-    const modelValue = config.get<unknown>('model', '');
+    const reader = new SettingsReader(vscode.workspace.getConfiguration(SECTION));
     const settings: ClientSettings = {
-        enabled: config.get<unknown>('enabled', true) !== false,
-        serverCommand,
-        serverArgs: stringList(config.get<unknown>('serverArgs', []), []),
-        model: typeof modelValue === 'string' ? modelValue.trim() : '',
-        effort,
-        enabledLanguages: stringList(config.get<unknown>('enabledLanguages', DEFAULT_LANGUAGES), DEFAULT_LANGUAGES),
-        debounceMs: clampInteger(config.get<unknown>('debounceMs', 150), 150, 0, 2000),
-        timeoutMs: clampInteger(config.get<unknown>('timeoutMs', 5000), 5000, 100, 60000),
+        enabled: reader.flag('enabled', true),
+        serverCommand: reader.text('serverCommand', 'fim-server', false),
+        serverArgs: reader.list('serverArgs', []),
+        model: reader.text('model', '', true),
+        effort: reader.choice('effort', EFFORTS, 'low'),
+        enabledLanguages: reader.list('enabledLanguages', DEFAULT_LANGUAGES),
+        debounceMinMs: reader.integer('debounceMinMs', 10, 0, 5000),
+        debounceMaxMs: reader.integer('debounceMaxMs', 500, 0, 5000),
+        maxLines: reader.integer('maxLines', 20, 1, 200),
+        inComments: reader.choice('inComments', SCOPE_BEHAVIOURS, 'on'),
+        inStrings: reader.choice('inStrings', SCOPE_BEHAVIOURS, 'line'),
+        timeoutMs: reader.integer('timeoutMs', 5000, 100, 60000),
     };
-    return { settings, problems };
+    if (settings.debounceMinMs > settings.debounceMaxMs) {
+        reader.problems.push(`invalid ${SECTION}.debounceMinMs ${settings.debounceMinMs}: it is above `
+            + `${SECTION}.debounceMaxMs ${settings.debounceMaxMs}; using both as the wait`);
+        settings.debounceMaxMs = settings.debounceMinMs;
+    }
+    return { settings, problems: reader.problems };
 }
 
 /** Builds the object sent as initializationOptions and in workspace/didChangeConfiguration. */
 export function serverSettings(settings: ClientSettings): ServerSettings {
-    const result: ServerSettings = { effort: settings.effort, debounceMs: settings.debounceMs };
-    if (settings.model !== '') {
-        result.model = settings.model;
-    }
-    return result;
+    return {
+        modelPath: settings.model,
+        effort: settings.effort,
+        debounceMinMs: settings.debounceMinMs,
+        debounceMaxMs: settings.debounceMaxMs,
+        maxLines: settings.maxLines,
+        inComments: settings.inComments,
+        inStrings: settings.inStrings,
+    };
 }
 
 /** Builds the document selector for the enabled languages; `*` selects every language. */
@@ -99,9 +147,10 @@ export function documentSelector(languages: string[]): { scheme: string; languag
     return languages.flatMap((language) => schemes.map((scheme) => ({ scheme, language })));
 }
 
-/** Tells whether a settings change needs a new server process rather than a configuration push. */
+/** Tells whether a settings change needs a new server process rather than a settings push. */
 export function needsRestart(before: ClientSettings, after: ClientSettings): boolean {
+    const same = (a: string[], b: string[]) => a.length === b.length && a.every((item, index) => item === b[index]);
     return before.serverCommand !== after.serverCommand
-        || before.serverArgs.join('\u0000') !== after.serverArgs.join('\u0000')
-        || before.enabledLanguages.join('\u0000') !== after.enabledLanguages.join('\u0000');
+        || !same(before.serverArgs, after.serverArgs)
+        || !same(before.enabledLanguages, after.enabledLanguages);
 }

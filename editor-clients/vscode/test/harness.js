@@ -11,6 +11,7 @@ const vscode = require('vscode');
 const EXTENSION_ROOT = path.resolve(__dirname, '..');
 const REPOSITORY_ROOT = path.resolve(EXTENSION_ROOT, '..', '..');
 const control = vscode.__control;
+const TEST_ENGINE_VARIABLE = 'FIM_SERVER_LSP_TEST_ENGINE';
 const editor = vscode.__editor;
 
 /** The server executable under test: $FIM_SERVER_COMMAND, else the repository's virtualenv. */
@@ -38,13 +39,21 @@ async function waitFor(condition, description, timeoutMs = 60000) {
     }
 }
 
-/** Activates the extension with `settings` (keys without the `fimServer.` prefix). */
-async function activate(settings = {}) {
+/**
+ * Activates the extension with `settings` (keys without the `fimServer.` prefix). `engine` is
+ * the scripted test engine's description; null runs the real model.
+ */
+async function activate(settings = {}, { engine = { text: '' } } = {}) {
     resetEditor();
+    if (engine === null) {
+        delete process.env[TEST_ENGINE_VARIABLE];
+    } else {
+        process.env[TEST_ENGINE_VARIABLE] = JSON.stringify(engine);
+    }
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fim-vscode-'));
     process.env.XDG_CONFIG_HOME = path.join(home, 'config');
     process.env.XDG_CACHE_HOME = path.join(home, 'cache');
-    for (const [key, value] of Object.entries({ serverCommand: serverCommand(), debounceMs: 0, ...settings })) {
+    for (const [key, value] of Object.entries({ serverCommand: serverCommand(), ...settings })) {
         control.settings.set(`fimServer.${key}`, value);
     }
     const extension = loadExtension();
@@ -101,8 +110,36 @@ function statusItem() {
     return item;
 }
 
+/** Returns the ids of the server processes started by this Node process. */
+function serverPids() {
+    const { execFileSync } = require('node:child_process');
+    const output = execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+    return output.split(/\s+/).filter(Boolean).map(Number).filter((pid) => {
+        try {
+            return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fim-server');
+        } catch {
+            return false;
+        }
+    });
+}
+
+/** Resolves once the client is running and the server has loaded its engine. */
+async function waitReady(session, timeoutMs = 120000) {
+    await waitFor(() => session.controller.languageClient?.isRunning(), 'the client to run', timeoutMs);
+    const loads = session.loads ?? 0;
+    // The server writes each message to stderr and as window/logMessage; count the stderr copy.
+    await waitFor(() => countOf(logText(), 'INFO model ready') > loads, 'the server to load its engine', timeoutMs);
+    session.loads = countOf(logText(), 'INFO model ready');
+}
+
+/** Returns the text of the extension's output channel from the latest activation. */
 function logText() {
-    return control.outputChannels.filter((channel) => channel.name === 'fim-server').flatMap((channel) => channel.lines).join('\n');
+    const channel = control.outputChannels.filter((item) => item.name === 'fim-server').at(-1);
+    return channel === undefined ? '' : channel.lines.join('\n');
+}
+
+function countOf(text, part) {
+    return text.split(part).length - 1;
 }
 
 module.exports = {
@@ -114,7 +151,9 @@ module.exports = {
     logText,
     requestInline,
     serverCommand,
+    serverPids,
     statusItem,
+    waitReady,
     vscode,
     waitFor,
 };
