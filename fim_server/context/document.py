@@ -16,7 +16,7 @@ import tree_sitter
 
 from .languages import is_supported, new_parser
 from .positions import Encoding, LineIndex, advance_point, split_line_lengths, ts_point
-from .region import Region, SyntaxView
+from .region import BACK_CHARS, FORWARD_CHARS, Region, SyntaxView
 
 _COMPARE_CHUNK = 4096
 _parsers = threading.local()  # tree-sitter parsers are not thread-safe, so each thread gets its own
@@ -86,17 +86,19 @@ class Document:
             self._stale = False
         return self._tree
 
-    def syntax_near(self, offset: int) -> SyntaxView | None:
+    def syntax_near(self, offset: int, back: int = BACK_CHARS, forward: int = FORWARD_CHARS) -> SyntaxView | None:
         """Return the parsed region around ``offset`` (None for the line-based fallback).
 
-        The region is reused, and reparsed incrementally, while edits stay
-        inside it and the cursor stays away from its edges.
+        The region holds at least ``back // 2`` characters before ``offset``
+        and ``forward // 2`` after it. It is reused, and reparsed
+        incrementally, while edits stay inside it and the cursor stays away
+        from its edges.
         """
         if self.language is None:
             return None
         region = self._region
-        if region is None or not region.covers(offset, len(self.text)):
-            region = self._region = Region.around(self.text, offset)
+        if region is None or not region.covers(offset, len(self.text), back, forward):
+            region = self._region = Region.around(self.text, offset, back, forward)
         base_byte = self.offset_to_byte(region.start)
         if region.stale:
             region_source = self.source[base_byte : self.offset_to_byte(region.end)]

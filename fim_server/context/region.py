@@ -37,27 +37,31 @@ class Region:
     stale: bool = True
 
     @classmethod
-    def around(cls, text: str, offset: int) -> Region:
-        """Return a region around ``offset`` that begins and ends at column-0 lines where possible."""
-        low = max(0, offset - MAX_BACK_CHARS)
-        high = max(low, offset - BACK_CHARS)
+    def around(cls, text: str, offset: int, back: int = BACK_CHARS, forward: int = FORWARD_CHARS) -> Region:
+        """Return a region around ``offset`` that begins and ends at column-0 lines where possible.
+
+        It reaches at least ``back`` characters before ``offset`` and ``forward`` after it.
+        """
+        max_back, max_forward = max(MAX_BACK_CHARS, 2 * back), max(MAX_FORWARD_CHARS, 2 * forward)
+        low = max(0, offset - max_back)
+        high = max(low, offset - back)
         start = low if low == 0 else text.rfind("\n", 0, low) + 1
         for match in _TOP_LEVEL_LINE.finditer(text, start, high + 1):
             start = match.start()
-        if offset - start > MAX_BACK_CHARS:
+        if offset - start > max_back:
             start = text.rfind("\n", 0, high) + 1
         end = len(text)
-        found = _TOP_LEVEL_LINE.search(text, min(len(text), offset + FORWARD_CHARS), offset + MAX_FORWARD_CHARS)
+        found = _TOP_LEVEL_LINE.search(text, min(len(text), offset + forward), offset + max_forward)
         if found is not None:
             end = found.start()
-        elif offset + MAX_FORWARD_CHARS < len(text):
-            end = text.find("\n", offset + MAX_FORWARD_CHARS) + 1 or len(text)
+        elif offset + max_forward < len(text):
+            end = text.find("\n", offset + max_forward) + 1 or len(text)
         return cls(start, end)
 
-    def covers(self, offset: int, text_length: int) -> bool:
+    def covers(self, offset: int, text_length: int, back: int = BACK_CHARS, forward: int = FORWARD_CHARS) -> bool:
         """Check that ``offset`` is far enough from both edges for a window cut inside the region."""
-        back_ok = self.start == 0 or offset - self.start >= BACK_CHARS // 2
-        forward_ok = self.end == text_length or self.end - offset >= FORWARD_CHARS // 2
+        back_ok = self.start == 0 or offset - self.start >= back // 2
+        forward_ok = self.end == text_length or self.end - offset >= forward // 2
         return self.start <= offset <= self.end and back_ok and forward_ok
 
     def apply_edit(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .cursor import Cursor, build_cursor
 from .document import Document, DocumentCache
-from .region import SyntaxView
+from .region import BACK_CHARS, FORWARD_CHARS, SyntaxView
 from .indentation import detect_indent_unit, leading_whitespace
 from .mode import CANVAS_TOKENS, ModeOptions, decide_mode
 from .syntax_cuts import enclosing_headers, prefix_cut, suffix_cut
@@ -18,6 +18,7 @@ SUFFIX_TOKENS = 64
 # characters per token on code, so a C window may run about 20% over the budget.
 # Pass count_tokens to count exactly.
 CHARS_PER_TOKEN = 3.0
+CHARS_PER_TOKEN_MAX = 4  # for sizing the parsed region when tokens are counted exactly
 STICKY_SLACK = 1.25  # how far a kept prefix may grow past the budget before it is cut again
 _DEFAULT_UNITS = {"go": "\t", "javascript": "  ", "typescript": "  ", "tsx": "  "}
 
@@ -95,7 +96,11 @@ def _window_from_document(
     document: Document, offset: int, *, mode: str, prefix_budget: int, suffix_budget: int,
     measure: Callable[[str], int], options: ModeOptions,
 ) -> ContextWindow:
-    view = document.syntax_near(offset)
+    # Tokens of code average under 4 characters (2.4 to 3.3 measured), so this region holds the window.
+    reach = 2 * CHARS_PER_TOKEN_MAX if measure is not len else 2
+    view = document.syntax_near(
+        offset, max(BACK_CHARS, int(prefix_budget * reach)), max(FORWARD_CHARS, int(suffix_budget * reach))
+    )
     cursor = build_cursor(document, offset, view)
     offset = cursor.offset
     if mode in ("line", "block"):

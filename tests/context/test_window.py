@@ -206,3 +206,13 @@ def test_expected_indent_after_header(window_at):
     assert window_at("python", "def f():\n|\n").indent == "    "
     assert window_at("go", "func f() {\n|\n}\n").indent == "\t"
     assert window_at("python", "def f():\n  |\n").indent == "  "
+
+
+def test_large_budget_parses_enough_code():
+    text = python_module(400)
+    offset = text.index("def func300")
+    window = extract_window(text, offset, "python", prefix_chars=9000, suffix_chars=4000)
+    assert 8000 <= len(window.prefix) <= 9000
+    assert window.prefix.startswith(("def func", "    total", "    scaled", "    return"))
+    assert window.suffix.endswith("\n")
+    assert 3000 <= len(window.suffix) <= 4000
