@@ -13,6 +13,7 @@ from .cursor import CLOSERS, Cursor
 from .indentation import indent_width
 
 CANVAS_TOKENS = {"line": 16, "block": 48}
+HEADER_END = "end of a block header"  # the reason for a cursor right after `def f():` or `{`
 LiteralPolicy = Literal["complete", "line", "none"]
 POLICIES = ("complete", "line", "none")
 _STATEMENT_ENDS = (";", "}")
@@ -75,7 +76,7 @@ def decide_mode(cursor: Cursor, language: str | None, options: ModeOptions = Mod
     if right and not all(ch in CLOSERS for ch in right):
         return "line", "text right of the cursor"
     if cursor.header_here and cursor.literal is None:
-        return "block", "end of a block header"
+        return "block", HEADER_END
     code = cursor.line_prefix.rstrip()
     if code:
         if language in _BRACE_LANGUAGES and code.endswith(_STATEMENT_ENDS) and not right and cursor.literal is None:

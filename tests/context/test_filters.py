@@ -262,3 +262,10 @@ def test_golden_case(window_at, filter_name, language, snippet, raw, expected):
 def test_every_filter_has_four_languages():
     for name, cases in {**GOLDEN, "auto_closed": AUTO_CLOSED}.items():
         assert len({case[0] for case in cases}) >= 4, name
+
+
+def test_scope_after_header_keeps_body_only(window_at):
+    window = window_at("python", "def f(x):|\n\nprint(f(1))\n")
+    done = postprocess("\n    y = x + 1\n    return y\nprint(f(2))", window)
+    assert done.text == "\n    y = x + 1\n    return y"
+    assert "indentation_scope" in done.applied

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..brackets import unmatched_closers
 from ..indentation import indent_width, leading_whitespace
+from ..mode import HEADER_END
 from ..window import ContextWindow
 from .draft import Draft, suffix_lines
 
@@ -82,7 +83,7 @@ def _block_indent(window: ContextWindow, first_line: str) -> int:
         typed = indent_width(window.line_prefix + leading_whitespace(first_line))
         return min(typed, indent_width(window.indent)) if first_line.strip() else indent_width(window.indent)
     own = indent_width(leading_whitespace(window.line_prefix))
-    if window.mode_reason == "end of a block header":
+    if window.mode_reason == HEADER_END:
         return own + indent_width(window.indent_unit)
     return own
 
