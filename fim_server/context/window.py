@@ -67,12 +67,12 @@ def _expected_indent(cursor: Cursor, unit: str) -> str:
     return base + unit if cursor.header_above else base
 
 
-def _sticky_anchor(document: Document, offset: int, limit: int) -> _Anchor | None:
+def _sticky_anchor(document: Document, offset: int, limit: int, measure: Callable[[str], int]) -> _Anchor | None:
     anchor = getattr(document, "window_anchor", None)
     if not isinstance(anchor, _Anchor) or anchor.start > offset:
         return None
     grown = document.text[anchor.start : offset]
-    if not grown.startswith(anchor.prefix_text) or len(grown) + len(anchor.header) > limit:
+    if not grown.startswith(anchor.prefix_text) or measure(anchor.header + grown) > limit:
         return None
     return anchor
 
@@ -81,7 +81,7 @@ def _cut_prefix(
     document: Document, view: SyntaxView | None, cursor: Cursor, budget: int, measure: Callable[[str], int]
 ) -> tuple[int, str]:
     """Return (start offset, header text) for the prefix, reusing the last cut while text is appended."""
-    anchor = _sticky_anchor(document, cursor.offset, int(budget * STICKY_SLACK))
+    anchor = _sticky_anchor(document, cursor.offset, int(budget * STICKY_SLACK), measure)
     if anchor is not None:
         return anchor.start, anchor.header
     start = prefix_cut(document, view, cursor.offset, budget, measure)

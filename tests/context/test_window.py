@@ -216,3 +216,18 @@ def test_large_budget_parses_enough_code():
     assert window.prefix.startswith(("def func", "    total", "    scaled", "    return"))
     assert window.suffix.endswith("\n")
     assert 3000 <= len(window.suffix) <= 4000
+
+
+def test_prefix_start_stable_with_token_counter():
+    document = Document(python_module(60), "python")
+    offset = document.text.index("scaled = total * 40") + len("scaled = ")
+
+    def count_words(chunk):
+        return len(chunk.split())
+
+    first = extract_window(document.text, offset, "python", document=document, count_tokens=count_words)
+    for ch in "total + 1":
+        document.replace(offset, offset, ch)
+        offset += 1
+        window = extract_window(document.text, offset, "python", document=document, count_tokens=count_words)
+        assert window.prefix_start == first.prefix_start
