@@ -1,9 +1,9 @@
 """Load benchmark: simulated editors typing against one ``fim-server serve`` on loopback.
 
-Each editor takes a line of real code from this repository, types it one
-character at a time, and after every keystroke sends a fill-in-the-middle
-request (``POST /v1/fim/completions``) and waits for the reply, then pauses a
-random 50-150 ms before the next key. For every (editors, batching) pair a fresh
+Each editor takes a line of real code from this repository and types it one
+character at a time. After every keystroke it sends a fill-in-the-middle
+request (``POST /v1/fim/completions``) and waits for the reply. Then it pauses
+a random 50-150 ms before the next key. For every (editors, batching) pair a fresh
 server is started, so peak memory belongs to that run alone. Each run is bounded
 by ``--keystrokes`` per editor and ``--max-seconds``, and stops by itself.
 
@@ -76,7 +76,7 @@ async def editor(client: httpx.AsyncClient, document, keystrokes: int, stop_at: 
 
 
 def histogram_summary(metrics: str, name: str) -> tuple[float, int]:
-    """(mean, largest bucket bound that holds an observation) of a Prometheus histogram."""
+    """Return (mean, largest bucket bound that contains an observation) of a Prometheus histogram."""
     total = float(re.search(rf"^{name}_sum (\S+)$", metrics, re.M).group(1))
     count = float(re.search(rf"^{name}_count (\S+)$", metrics, re.M).group(1))
     buckets = re.findall(rf'^{name}_bucket{{le="([^"]+)"}} (\S+)$', metrics, re.M)
@@ -88,6 +88,12 @@ def histogram_summary(metrics: str, name: str) -> tuple[float, int]:
     return (total / count if count else 0.0), largest
 
 
+def cache_misses(metrics: str) -> str:
+    """Share of finished fills whose context had to be encoded from scratch, as "misses/fills"."""
+    counts = dict(re.findall(r'^fim_context_cache_total{state="(\w+)"} (\d+)$', metrics, re.M))
+    return f"{counts.get('miss', '0')}/{sum(int(value) for value in counts.values())}"
+
+
 def peak_rss_mib(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
@@ -97,7 +103,8 @@ def start_server(port: int, batching: bool, args) -> subprocess.Popen:
     socket_path = Path(tempfile.mkdtemp(prefix="fimb-", dir="/tmp")) / "daemon.sock"
     command = [sys.executable, "-m", "fim_server.cli", "serve", "--socket", str(socket_path),
                "--http-port", str(port), "--threads", str(args.threads), "--dtype", args.dtype,
-               "--effort", args.effort, "--max-batch", str(args.max_batch)]
+               "--effort", args.effort, "--max-batch", str(args.max_batch),
+               "--context-slots", str(args.context_slots)]
     if args.model:
         command += ["--model", args.model]
     if not batching:
@@ -113,7 +120,7 @@ def start_server(port: int, batching: bool, args) -> subprocess.Popen:
         except httpx.HTTPError:
             time.sleep(0.2)
     server.kill()
-    raise RuntimeError("server did not answer /health within 120 s")
+    raise RuntimeError("server start timed out: /health returned no 200 within 120 s; run the serve command by hand")
 
 
 async def run_load(port: int, editors: int, args) -> dict:
@@ -144,7 +151,8 @@ def report_row(editors: int, batching: bool, outcome: dict, rss: float) -> str:
     return (f"{editors:>7} {'on' if batching else 'off':>8} {len(latencies):>8} {len(outcome['errors']):>6} "
             f"{len(latencies) / outcome['wall']:>8.2f} {statistics.median(latencies) if latencies else 0:>8.0f} "
             f"{percentile(latencies, 0.95):>8.0f} {percentile(latencies, 0.99):>8.0f} "
-            f"{requests_mean:>6.2f} {requests_max:>5} {rows_mean:>6.2f} {rss:>9.0f}")
+            f"{requests_mean:>6.2f} {requests_max:>5} {rows_mean:>6.2f} {cache_misses(outcome['metrics']):>7} "
+            f"{rss:>9.0f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,13 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="bfloat16", help="model dtype (default bfloat16)")
     parser.add_argument("--effort", default="low", help="effort for every request (default low)")
     parser.add_argument("--max-batch", type=int, default=16, help="canvas rows per batched step (default 16)")
+    parser.add_argument("--context-slots", type=int, default=32, help="cached contexts in the server (default 32)")
     parser.add_argument("--model", help="model folder (default: the bundled model)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} before the runs")
     print(f"{'editors':>7} {'batching':>8} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} "
-          f"{'p95 ms':>8} {'p99 ms':>8} {'req/st':>6} {'max':>5} {'rows/st':>6} {'peak MiB':>9}")
+          f"{'p95 ms':>8} {'p99 ms':>8} {'req/st':>6} {'max':>5} {'rows/st':>6} {'misses':>7} {'peak MiB':>9}")
     for batching in (True, False):
         for editors in args.editors:
             port = free_port()
@@ -177,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             for error in outcome["errors"][:3]:
                 print(f"        error: {error}")
     print("req/st: mean requests sharing one denoising step; max: largest histogram bucket reached; "
-          "rows/st: mean canvas rows per step; peak MiB: server VmHWM")
+          "rows/st: mean canvas rows per step; misses: fills that encoded their context from scratch; "
+          "peak MiB: server VmHWM")
     return 0
 
 

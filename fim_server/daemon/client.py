@@ -68,10 +68,10 @@ def _log_tail(path: Path, lines: int = 15) -> str:
 
 
 def start_daemon(socket_path: Path, spawn_args: list[str], timeout: float) -> int | None:
-    """Start a daemon on ``socket_path`` unless one answers there; return the new pid or None.
+    """Start a daemon on ``socket_path`` unless one already listens there; return the new pid or None.
 
     An exclusive ``flock`` on ``<socket>.lock`` serialises concurrent starters:
-    the second one waits, then finds the socket answering and starts nothing.
+    the second one waits, then finds the socket accepting connections and starts nothing.
     """
     lock_path, log_path = socket_path.with_suffix(".lock"), socket_path.with_suffix(".log")
     with open(lock_path, "a+") as lock_file:
@@ -114,21 +114,21 @@ class DaemonClient:
     # -- connection -----------------------------------------------------------------
 
     def connect(self) -> None:
-        """Connect unless connected, starting the daemon first when none answers and autostart is on."""
+        """Connect unless connected, starting the daemon first when none listens and autostart is on."""
         with self._lock:
             if self._sock is not None:
                 return
             give_up = time.monotonic() + self.start_timeout
             while (sock := self._open()) is None:
                 if not self.autostart:
-                    raise DaemonError(f"no daemon answers on {self.socket_path}; start one with `fim-server serve`")
+                    raise DaemonError(f"no daemon listens on {self.socket_path}; start one with `fim-server serve`")
                 if time.monotonic() > give_up:
-                    raise DaemonError(f"no daemon answered on {self.socket_path} within {self.start_timeout:.0f} s")
+                    raise DaemonError(f"connecting to the daemon on {self.socket_path} timed out after {self.start_timeout:.0f} s; see {self.socket_path.with_suffix('.log')}")
                 pid = start_daemon(self.socket_path, self.spawn_args, self.start_timeout)
                 if pid is not None:
                     self.started_pids.append(pid)
                 else:
-                    time.sleep(0.1)  # another client's daemon, or one still dying, answered the probe
+                    time.sleep(0.1)  # another client's daemon, or one still shutting down, accepted the probe
             self._sock = sock
             threading.Thread(target=self._read_replies, args=(sock,), name="fim-daemon-reader", daemon=True).start()
 

@@ -40,7 +40,7 @@ MAX_CANVAS_TOKENS = 4096
 
 
 class DaemonAlreadyRunning(RuntimeError):
-    """Another daemon already answers on the socket path."""
+    """Another daemon already listens on the socket path."""
 
 
 class _Connection:
@@ -60,7 +60,7 @@ class _Connection:
 
 
 def peer_uid(writer: asyncio.StreamWriter) -> int | None:
-    """The connecting process's user id (Linux SO_PEERCRED), or None where the platform has no such option."""
+    """Return the connecting process's user id (Linux SO_PEERCRED), or None where the platform lacks it."""
     sock = writer.get_extra_info("socket")
     if sock is None or not hasattr(socket, "SO_PEERCRED"):
         return None
@@ -184,7 +184,7 @@ class DaemonServer:
             pass
         finally:
             for control in connection.inflight.values():
-                control.cancel()  # nobody is left to read the reply
+                control.cancel()  # the client is gone, so no one can read the reply
             self._connections.discard(connection)
             writer.close()
 

@@ -44,6 +44,8 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-queue", type=int, default=64,
                         help="requests waiting for a batch row before new ones are rejected (default 64)")
     parser.add_argument("--no-batching", action="store_true", help="denoise one request at a time")
+    parser.add_argument("--context-slots", type=int, default=32,
+                        help="encoded contexts kept for reuse while editors type; one per editor (default 32)")
     parser.add_argument("--engine", choices=["diffusion", "fake"], default="diffusion",
                         help="fake: a scripted engine without weights, for testing front ends")
     parser.add_argument("--fake-step-seconds", type=float, default=0.0,
@@ -76,7 +78,7 @@ def build_engine(args, load_settings):
     settings = load_settings(args)
     model = DiffusionEngine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
     engine = BatchedEngine(model, max_batch_rows=args.max_batch, max_queue=args.max_queue,
-                           batching=not args.no_batching)
+                           batching=not args.no_batching, context_slots=args.context_slots)
     return engine, settings
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from ..model import CANVAS, SLOT_PAD, ContextCache
+from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache
 from ..model.modeling import LayerCache
 from .sampler import NEG_INF, DenoiseState, EffortProfile, apply_end_of_middle, choose_commits, suppress_special
 
@@ -25,6 +25,39 @@ def new_canvas_state(lengths: list[int], mask_id: int, pad_id: int) -> DenoiseSt
     tokens = torch.full((rows, width), mask_id, dtype=torch.long)
     tokens[~valid] = pad_id
     return DenoiseState(tokens, torch.zeros(rows, width), valid)
+
+
+def encode_contexts(model, contexts: list[tuple[list[int], list[int]]]) -> list[ContextCache]:
+    """Encode several (prefix ids, suffix ids) contexts in one forward; return one (1, H, Lc, D) cache each.
+
+    Each row is laid out as ``DiffusionEngine.context_cache`` builds a fresh
+    context: one slot-padding token, the suffix, then the prefix. Rows are
+    right-padded with ``SLOT_PAD``. Suffix tokens never see prefix tokens and
+    prefix tokens see only the suffix and earlier prefix tokens, so one pass
+    gives the keys and values that encoding suffix then prefix gives.
+    """
+    config = model.config
+    rows = []
+    for prefix_ids, suffix_ids in contexts:
+        ids = [config.pad_token_id] + suffix_ids + prefix_ids
+        segments = [SLOT_PAD] + [SUFFIX] * len(suffix_ids) + [PREFIX] * len(prefix_ids)
+        positions = [0] + [config.suffix_position_offset + j for j in range(len(suffix_ids))]
+        rows.append((ids, segments, positions + list(range(len(prefix_ids)))))
+    longest = max(len(ids) for ids, _, _ in rows)
+    padding = [(longest - len(ids)) for ids, _, _ in rows]
+    input_ids = torch.tensor([ids + [config.pad_token_id] * pad for (ids, _, _), pad in zip(rows, padding)])
+    segment_ids = torch.tensor([seg + [SLOT_PAD] * pad for (_, seg, _), pad in zip(rows, padding)])
+    position_ids = torch.tensor([pos + [0] * pad for (_, _, pos), pad in zip(rows, padding)])
+    batch = model.encode_context(input_ids, segment_ids, position_ids)  # (N, H, longest, D) per layer
+    caches = []
+    for row, (ids, _, _) in enumerate(rows):
+        length = len(ids)
+        # Copies, so that a cache kept for later keystrokes does not pin the whole batch in memory.
+        layers = [LayerCache(layer.key[row : row + 1, :, :length].clone(), layer.value[row : row + 1, :, :length].clone())
+                  for layer in batch.layers]
+        caches.append(ContextCache(layers, batch.segment_ids[row : row + 1, :length].clone(),
+                                   batch.position_ids[row : row + 1, :length].clone()))
+    return caches
 
 
 def pad_context_caches(caches: list[ContextCache], rows: list[int]) -> ContextCache:

@@ -44,7 +44,7 @@ log = logging.getLogger("fim_server.engine.batching")
 
 
 class Overloaded(RuntimeError):
-    """The request queue is full; the message says how full and what to do."""
+    """The request queue is full. The message gives the queue length, the limit and what to do."""
 
 
 class DeadlineExceeded(RuntimeError):
@@ -54,10 +54,10 @@ class DeadlineExceeded(RuntimeError):
 class FillControl:
     """A ``should_stop`` callable for one request: a cancel flag plus an optional deadline.
 
-    ``deadline`` is a ``time.monotonic()`` value. Engines that only know the
-    plain ``should_stop()`` contract see a stop request at the deadline;
-    ``BatchedEngine`` and the daemon client also read ``deadline`` to report
-    ``DeadlineExceeded`` and to forward the time budget.
+    ``deadline`` is a ``time.monotonic()`` value. An engine that only calls
+    ``should_stop()`` sees a stop request once the deadline passes.
+    ``BatchedEngine`` also reads ``deadline`` to raise ``DeadlineExceeded``, and
+    ``RemoteEngine`` reads it to send the remaining time budget to the daemon.
     """
 
     def __init__(self, deadline: float | None = None) -> None:
@@ -129,13 +129,16 @@ class BatchedEngine:
     ``max_batch_rows`` caps the canvas rows in one model call; ``max_queue``
     caps the requests waiting for a free row. ``batching=False`` runs one
     request at a time through the same scheduler (the baseline for benchmarks).
+    ``context_slots`` is how many encoded contexts stay cached (about 1.6 MB
+    each for the bundled model in bfloat16); give it at least one per editor,
+    or editors typing at once evict each other's caches.
     The wrapped engine must not be used directly while this object runs.
     """
 
     kind = "diffusion"
 
     def __init__(self, engine, *, max_batch_rows: int = 16, max_queue: int = 64, batching: bool = True,
-                 context_slots: int = 8) -> None:
+                 context_slots: int = 32) -> None:
         if engine.config.attention_layout != "cached":
             raise ValueError("batching needs a model with attention_layout='cached'; this model is bidirectional")
         if max_batch_rows < 1 or max_queue < 1:
@@ -238,12 +241,8 @@ class BatchedEngine:
                     break
                 admitted = self._take_admissible()
             with torch.inference_mode():
-                for job in admitted:
-                    try:
-                        self._start(job)
-                    except Exception as exc:  # one bad request must not stop the others
-                        log.exception("could not start a request (prefix of %d characters)", len(job.prefix))
-                        self._resolve(job, error=exc)
+                if admitted:
+                    self._start_all(admitted)
                 try:
                     self._step()
                 except Exception as exc:  # keep serving: fail the requests in this batch, not the thread
@@ -254,20 +253,36 @@ class BatchedEngine:
             self._resolve(job, error=RuntimeError("the batched engine was closed"))
         self._queue.clear()
 
-    def _start(self, job: _Job) -> None:
-        """Tokenize and encode one admitted request's context, and lay out its canvases."""
+    def _start_all(self, jobs: list[_Job]) -> None:
+        """Tokenize and encode the contexts of newly admitted requests (fresh ones in one forward)."""
         engine = self.engine
-        job.timings["queue"] = (time.perf_counter() - job.queued_at) * 1000
         started = time.perf_counter()
-        prefix_ids, suffix_ids = engine.encode_prefix(job.prefix), engine.encode_suffix(job.suffix)
-        job.timings["tokenize"] = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        job.cache, job.cache_state = self._pool.lookup(prefix_ids, suffix_ids)
-        job.timings["encode_context"] = (time.perf_counter() - started) * 1000
-        job.prefix_length = len(prefix_ids)
-        job.lengths = engine.canvas_lengths(job.canvas_tokens, job.profile.length_factors, job.profile.candidates)
-        job.state = new_canvas_state(job.lengths, self.config.mask_token_id, self.config.pad_token_id)
-        job.started_at = time.perf_counter()
+        ready, contexts = [], []
+        for job in jobs:
+            job.timings["queue"] = (started - job.queued_at) * 1000
+            try:
+                contexts.append((engine.encode_prefix(job.prefix), engine.encode_suffix(job.suffix)))
+                ready.append(job)
+            except Exception as exc:  # one bad request must not stop the others
+                log.exception("could not tokenize a request (prefix of %d characters)", len(job.prefix))
+                self._resolve(job, error=exc)
+        tokenized = time.perf_counter()
+        try:
+            looked_up = self._pool.lookup_many(contexts)
+        except Exception as exc:
+            log.exception("context encoding failed for %d requests", len(ready))
+            for job in ready:
+                self._resolve(job, error=exc)
+            return
+        encoded = time.perf_counter()
+        for job, (prefix_ids, _suffix_ids), (cache, cache_state) in zip(ready, contexts, looked_up):
+            job.timings["tokenize"] = (tokenized - started) * 1000
+            job.timings["encode_context"] = (encoded - tokenized) * 1000
+            job.cache, job.cache_state = cache, cache_state
+            job.prefix_length = len(prefix_ids)
+            job.lengths = engine.canvas_lengths(job.canvas_tokens, job.profile.length_factors, job.profile.candidates)
+            job.state = new_canvas_state(job.lengths, self.config.mask_token_id, self.config.pad_token_id)
+            job.started_at = encoded
 
     def _ready_for_step(self, job: _Job) -> bool:
         """Advance ``job`` to its next model call, mirroring ``sampler.denoise``; False when it is done."""

@@ -11,6 +11,8 @@ hit/append/miss logic decides what to re-encode.
 from __future__ import annotations
 
 from ..model import ContextCache
+from .batch_tensors import encode_contexts
+from .engine import _CachedContext
 
 
 def _common_prefix(left: list[int], right: list[int]) -> int:
@@ -28,7 +30,7 @@ class ContextPool:
     Not thread-safe: the batching scheduler thread is its only user.
     """
 
-    def __init__(self, engine, slots: int = 8) -> None:
+    def __init__(self, engine, slots: int = 32) -> None:
         if slots < 1:
             raise ValueError(f"invalid context slots {slots}: use at least 1")
         self.engine = engine
@@ -62,6 +64,26 @@ class ContextPool:
         self._entries.append(current)
         del self._entries[: -self.slots]
         return cache, state
+
+    def lookup_many(self, contexts: list[tuple[list[int], list[int]]]) -> list[tuple[ContextCache, str]]:
+        """``lookup`` for several (prefix ids, suffix ids) at once; contexts with nothing to reuse share one forward."""
+        results: list = [None] * len(contexts)
+        fresh = []
+        for index, (prefix_ids, suffix_ids) in enumerate(contexts):
+            if len(contexts) > 1 and self._best_match(prefix_ids, suffix_ids) is None:
+                fresh.append(index)
+            else:
+                results[index] = self.lookup(prefix_ids, suffix_ids)
+        if len(fresh) == 1:
+            results[fresh[0]] = self.lookup(*contexts[fresh[0]])
+        elif fresh:
+            caches = encode_contexts(self.engine.model, [contexts[index] for index in fresh])
+            for index, cache in zip(fresh, caches):
+                prefix_ids, suffix_ids = contexts[index]
+                self._entries.append(_CachedContext(suffix_ids, prefix_ids, cache))
+                results[index] = (cache, "miss")
+            del self._entries[: -self.slots]
+        return results
 
     def clear(self) -> None:
         self._entries.clear()

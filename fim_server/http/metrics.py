@@ -105,4 +105,8 @@ def engine_lines(engine) -> list[str]:
               "# HELP fim_fills_total Fills by outcome.", "# TYPE fim_fills_total counter"]
     for outcome, count in sorted(list(stats.outcomes.items())):
         lines.append(f"fim_fills_total{_labels({'outcome': outcome})} {count}")
+    lines += ["# HELP fim_context_cache_total Finished fills by context cache use (hit, append or miss).",
+              "# TYPE fim_context_cache_total counter"]
+    for state, count in sorted(list(stats.cache_states.items())):
+        lines.append(f"fim_context_cache_total{_labels({'state': state})} {count}")
     return lines

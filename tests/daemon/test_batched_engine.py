@@ -11,6 +11,7 @@ from fim_server.engine.batch_tensors import canvas_layout, new_canvas_state, pad
 from fim_server.engine.batching import BatchedEngine, DeadlineExceeded, FillControl, Overloaded
 from fim_server.engine.engine import DiffusionEngine
 from fim_server.engine.sampler import FillCancelled
+from fim_server.model import SLOT_PAD
 
 CASES = [
     ("def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n", 8, "low"),
@@ -160,3 +161,24 @@ def test_step_probabilities_match_single_fill(engines, monkeypatch):
     assert len(recorded) == len(alone)
     for step, (together, single) in enumerate(zip(recorded, alone)):
         torch.testing.assert_close(together, single, atol=1e-4, rtol=1e-4, msg=f"step {step}")
+
+
+def test_contexts_encoded_together_match_one_by_one(random_model_path):
+    from fim_server.engine.batch_tensors import encode_contexts
+
+    engine = DiffusionEngine(random_model_path, dtype="float32", threads=1)
+    contexts = [(engine.encode_prefix(prefix), engine.encode_suffix(suffix)) for prefix, suffix, _, _ in CASES]
+    with torch.inference_mode():
+        together = encode_contexts(engine.model, contexts)
+        for (prefix_ids, suffix_ids), cache in zip(contexts, together):
+            engine._context = None
+            alone, state = engine.context_cache(prefix_ids, suffix_ids)
+            assert state == "miss"
+            assert cache.length == alone.length
+            assert torch.equal(cache.segment_ids, alone.segment_ids)
+            assert torch.equal(cache.position_ids, alone.position_ids)
+            # Slot 0 is slot padding: no query ever sees its key, and its own hidden state differs by design.
+            assert cache.segment_ids[0, 0].item() == SLOT_PAD
+            for mine, theirs in zip(cache.layers, alone.layers):
+                torch.testing.assert_close(mine.key[:, :, 1:], theirs.key[:, :, 1:], atol=1e-5, rtol=1e-5)
+                torch.testing.assert_close(mine.value[:, :, 1:], theirs.value[:, :, 1:], atol=1e-5, rtol=1e-5)

@@ -48,7 +48,9 @@ def stop_daemon(client: DaemonClient) -> None:
 @pytest.fixture(scope="module")
 def slow_daemon():
     """A fake-engine daemon whose fills take 4 steps of 0.25 s, started through the client."""
-    client = DaemonClient(short_socket_path(), spawn_args=[*FAKE, "--fake-step-seconds", "0.25"])
+    # A long idle timeout: the module's tests take minutes on a loaded machine and must find it running.
+    client = DaemonClient(short_socket_path(), spawn_args=["--engine", "fake", "--idle-timeout", "1800",
+                                                           "--fake-step-seconds", "0.25"])
     client.connect()
     yield client
     stop_daemon(client)
@@ -169,7 +171,8 @@ def test_killed_daemon_is_restarted_and_fill_retried():
     worker = threading.Thread(target=fill)
     worker.start()
     try:
-        assert wait_until(lambda: client.started_pids and _inflight(observer) == 1), "the fill never started"
+        assert wait_until(lambda: bool(client.started_pids)), "the client never started a daemon"
+        assert wait_until(lambda: _inflight(observer) == 1), "the fill never reached the daemon"
         first_pid = client.started_pids[0]
         os.kill(first_pid, signal.SIGKILL)
         worker.join(timeout=120)

@@ -15,7 +15,7 @@ from fim_server.pipeline import CompletionPipeline
 
 @contextmanager
 def running_api(engine, *, api_key=None, max_body_bytes=4 * 1024 * 1024, request_timeout=30.0, max_inflight=64):
-    """Yield (base URL, service) while a real uvicorn server answers on loopback."""
+    """Yield (base URL, service) while a real uvicorn server listens on loopback."""
     pipeline = CompletionPipeline(engine)
     service = CompletionService(pipeline, max_inflight=max_inflight, request_timeout=request_timeout)
     options = HttpOptions(model_name="test-model", api_key=api_key, max_body_bytes=max_body_bytes)
