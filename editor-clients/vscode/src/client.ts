@@ -53,7 +53,7 @@ function logServerLine(log: vscode.LogOutputChannel, line: string): void {
     }
 }
 
-/** What the error handler needs from the extension. */
+/** Callbacks from the error handler into the extension. */
 export interface RestartListener {
     /** Tells whether the current client had finished starting before its connection closed. */
     wasRunning(): boolean;

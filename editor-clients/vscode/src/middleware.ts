@@ -6,7 +6,7 @@ import type { StatusItem } from './status';
 
 type InlineResult = vscode.InlineCompletionItem[] | vscode.InlineCompletionList | null | undefined;
 
-/** What the middleware needs from the extension: live settings, the status item and the log. */
+/** Extension state used by the middleware: live settings, the status item and the log. */
 export interface MiddlewareHost {
     settings(): ClientSettings;
     isRunning(): boolean;
@@ -60,7 +60,7 @@ export function createMiddleware(host: MiddlewareHost): Middleware {
     return {
         workspace: {
             // The server reads the `fimServer` section in its own key names (modelPath, ...),
-            // which differ from the editor's setting names, so that section is answered here.
+            // which differ from the editor's setting names, so the extension builds that section.
             configuration: async (params, token, next) => {
                 const answers = await next(params, token);
                 if (!Array.isArray(answers)) {

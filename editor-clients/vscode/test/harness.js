@@ -14,7 +14,7 @@ const control = vscode.__control;
 const TEST_ENGINE_VARIABLE = 'FIM_SERVER_LSP_TEST_ENGINE';
 const editor = vscode.__editor;
 
-/** The server executable under test: $FIM_SERVER_COMMAND, else the repository's virtualenv. */
+/** Returns the server executable under test: $FIM_SERVER_COMMAND, else the repository's virtualenv. */
 function serverCommand() {
     return process.env.FIM_SERVER_COMMAND || path.join(REPOSITORY_ROOT, '.venv', 'bin', 'fim-server');
 }

@@ -48,17 +48,26 @@ test('server failing at start', async () => {
     }
 });
 
-test('crashed server restarts', async () => {
+test('restarts on request and after a crash', async () => {
     const session = await h.activate({}, { engine: ENGINE });
     try {
         await h.waitReady(session);
-        const [pid] = h.serverPids();
-        assert.ok(pid, 'no server process found');
-        process.kill(pid, 'SIGKILL');
+        const [first] = h.serverPids();
+        assert.ok(first, 'no server process found');
+
+        await h.vscode.commands.executeCommand('fimServer.restart');
+        await h.waitReady(session);
+        const afterCommand = h.serverPids();
+        assert.equal(afterCommand.length, 1);
+        assert.notEqual(afterCommand[0], first);
+
+        process.kill(afterCommand[0], 'SIGKILL');
         await h.waitFor(() => h.logText().includes('the server stopped unexpectedly; restart 1'), 'the restart');
         await h.waitReady(session);
-        const [newPid] = h.serverPids();
-        assert.notEqual(newPid, pid);
+        const afterCrash = h.serverPids();
+        assert.equal(afterCrash.length, 1);
+        assert.notEqual(afterCrash[0], afterCommand[0]);
+
         const document = h.editor.openDocument('/tmp/fim-vscode/crash.py', 'python', 'def add(a, b):\n    \n');
         const items = await h.requestInline(document, new Position(1, 4));
         assert.equal(h.insertTextOf(items[0]), 'return a + b');
@@ -85,24 +94,6 @@ test('slow server times out', async () => {
         const later = await h.requestInline(document, new Position(0, 8), { invoke: true });
         assert.equal(h.insertTextOf(later[0]), 'slow_result()');
         assert.match(h.statusItem().text, /^\$\(sparkle\) fim \d+ ms$/);
-    } finally {
-        await session.deactivate();
-    }
-});
-
-test('restart command starts a new server', async () => {
-    const session = await h.activate({}, { engine: ENGINE });
-    try {
-        await h.waitReady(session);
-        const [pid] = h.serverPids();
-        await h.vscode.commands.executeCommand('fimServer.restart');
-        await h.waitReady(session);
-        const pids = h.serverPids();
-        assert.equal(pids.length, 1);
-        assert.notEqual(pids[0], pid);
-        const document = h.editor.openDocument('/tmp/fim-vscode/restart.py', 'python', 'def add(a, b):\n    \n');
-        const items = await h.requestInline(document, new Position(1, 4));
-        assert.equal(h.insertTextOf(items[0]), 'return a + b');
     } finally {
         await session.deactivate();
     }

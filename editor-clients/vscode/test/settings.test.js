@@ -2,7 +2,7 @@
 // Settings: initializationOptions, workspace/configuration and didChangeConfiguration.
 
 const assert = require('node:assert/strict');
-const { test } = require('node:test');
+const { after, before, describe, test } = require('node:test');
 const h = require('./harness');
 
 function appliedLines(source) {
@@ -10,74 +10,71 @@ function appliedLines(source) {
     return h.logText().split('\n').filter((line) => line.includes(`settings from ${source} applied: `));
 }
 
-test('initialization options carry the settings', async () => {
-    const session = await h.activate({ effort: 'high', maxLines: 3, inStrings: 'off' });
-    try {
-        await h.waitReady(session);
-        const [line] = appliedLines('initializationOptions');
-        assert.ok(line, `no initializationOptions line in the log:\n${h.logText()}`);
-        assert.match(line, /effort='high'/);
-        assert.match(line, /max_lines=3/);
-        assert.match(line, /in_strings='off'/);
-    } finally {
-        await session.deactivate();
-    }
-});
+describe('settings at start-up', () => {
+    let session;
 
-test('configuration pull gets server keys', async () => {
-    const session = await h.activate({ effort: 'medium', debounceMinMs: 20, debounceMaxMs: 300 });
-    try {
+    before(async () => {
+        session = await h.activate({
+            effort: 'extreme', maxLines: 0, inStrings: 'off', debounceMinMs: 20, debounceMaxMs: 300,
+        });
         await h.waitReady(session);
-        const lines = appliedLines('workspace/configuration');
-        assert.equal(lines.length, 1, h.logText());
-        assert.match(lines[0], /effort='medium'/);
-        assert.match(lines[0], /debounce_min_ms=20/);
-        assert.match(lines[0], /debounce_max_ms=300/);
-        assert.doesNotMatch(h.logText(), /ignoring unknown settings/);
-        assert.deepEqual(h.control.messages, []);
-    } finally {
-        await session.deactivate();
-    }
-});
+    });
 
-test('changed effort reaches the server', async () => {
-    const session = await h.activate({ effort: 'low' });
-    try {
-        await h.waitReady(session);
-        h.editor.setSetting('fimServer.effort', 'instant');
-        await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes("effort='instant'")),
-            'the server to apply effort instant');
-        assert.match(String(h.statusItem().tooltip), /Effort: instant/);
-    } finally {
+    after(async () => {
         await session.deactivate();
-    }
-});
+    });
 
-test('invalid setting falls back with a warning', async () => {
-    const session = await h.activate({ effort: 'extreme', maxLines: 0 });
-    try {
-        await h.waitReady(session);
+    test('invalid values fall back with a warning', () => {
         const warnings = h.control.messages.filter((item) => item.level === 'warning').map((item) => item.message);
         assert.equal(warnings.length, 2, JSON.stringify(warnings));
         assert.match(warnings[0], /invalid fimServer\.effort "extreme": use one of instant, low, medium, high; using "low"/);
         assert.match(warnings[1], /invalid fimServer\.maxLines 0: use a whole number from 1 to 200; using 20/);
-        assert.match(appliedLines('initializationOptions')[0], /effort='low'/);
-    } finally {
-        await session.deactivate();
-    }
+    });
+
+    test('initialization options carry the settings', () => {
+        const [line] = appliedLines('initializationOptions');
+        assert.ok(line, `no initializationOptions line in the log:\n${h.logText()}`);
+        assert.match(line, /effort='low'/);
+        assert.match(line, /max_lines=20/);
+        assert.match(line, /in_strings='off'/);
+    });
+
+    test('configuration pull gets server keys', () => {
+        const lines = appliedLines('workspace/configuration');
+        assert.equal(lines.length, 1, h.logText());
+        assert.match(lines[0], /debounce_min_ms=20/);
+        assert.match(lines[0], /debounce_max_ms=300/);
+        assert.match(lines[0], /in_strings='off'/);
+        assert.doesNotMatch(h.logText(), /ignoring unknown settings/);
+        assert.equal(h.control.messages.filter((item) => item.level === 'error').length, 0);
+    });
 });
 
-test('server rejects a bad model path', async () => {
-    const session = await h.activate({});
-    try {
+describe('settings changed while running', () => {
+    let session;
+
+    before(async () => {
+        session = await h.activate({ effort: 'low' });
         await h.waitReady(session);
+    });
+
+    after(async () => {
+        await session.deactivate();
+    });
+
+    test('changed effort reaches the server', async () => {
+        h.editor.setSetting('fimServer.effort', 'instant');
+        await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes("effort='instant'")),
+            'the server to apply effort instant');
+        assert.match(String(h.statusItem().tooltip), /Effort: instant/);
+    });
+
+    test('server rejects a bad model path', async () => {
         h.editor.setSetting('fimServer.model', '/nonexistent/model');
         const message = await h.waitFor(() => h.control.messages.find((item) => item.message.includes('modelPath')),
             'the server to report the model path');
         assert.equal(message.level, 'error');
         assert.match(message.message, /\/nonexistent\/model/);
         assert.ok(session.controller.languageClient.isRunning());
-    } finally {
-        await session.deactivate();
-    }
+    });
 });

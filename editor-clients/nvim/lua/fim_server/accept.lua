@@ -43,9 +43,9 @@ function M.accept(kind, highlight)
   vim.api.nvim_win_set_cursor(0, { row + 1, col })
 
   if rest ~= '' then
-    local kept = shown.replace_end_col - shown.col
+    local replaced_after_cursor = shown.replace_end_col - shown.col
     ghost.show({
-      bufnr = bufnr, row = row, col = col, text = rest, replace_end_col = col + kept,
+      bufnr = bufnr, row = row, col = col, text = rest, replace_end_col = col + replaced_after_cursor,
       changedtick = vim.api.nvim_buf_get_changedtick(bufnr),
     }, highlight)
   end

@@ -1,5 +1,5 @@
---- Inline completion requests: debounce, send textDocument/inlineCompletion, time out, and turn
---- the reply into ghost text.
+--- Inline completion requests: send textDocument/inlineCompletion after each edit, drop replies
+--- that time out or arrive late, and turn the reply into ghost text.
 local ghost = require('fim_server.ghost')
 local status = require('fim_server.status')
 

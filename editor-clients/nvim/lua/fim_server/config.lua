@@ -12,7 +12,7 @@ M.SCOPE_BEHAVIOURS = { 'on', 'line', 'off' }
 --- @field trigger string|false request a suggestion now, without waiting for the debounce
 
 --- @class fim_server.Options
---- @field cmd string[] server command; `lsp` must be among the arguments
+--- @field cmd string[] server command and arguments, e.g. { 'fim-server', 'lsp' }
 --- @field model string? model folder; nil uses the model bundled with the server
 --- @field effort string one of M.EFFORTS
 --- @field filetypes string[] filetypes that get suggestions

@@ -59,8 +59,7 @@ function M.show(suggestion, highlight)
   })
 end
 
---- Returns the ghost text chunks drawn in `bufnr`, one string per screen line, for tests and
---- statuslines.
+--- Returns the ghost text drawn in `bufnr`, one string per screen line; tests read it.
 --- @param bufnr integer
 --- @return string[]
 function M.rendered(bufnr)

@@ -79,20 +79,20 @@ local function on_exit(options, code, signal, client_id)
     status.set('stopped')
     return
   end
-  local how = signal ~= 0 and ('signal %d'):format(signal) or ('exit code %d'):format(code)
+  local exit_reason = signal ~= 0 and ('signal %d'):format(signal) or ('exit code %d'):format(code)
   if not was_initialized then
     -- A server that fails before initialize completes fails the same way when restarted.
     vim.schedule(function()
-      local reason = M.last_stderr_line() or how
+      local reason = M.last_stderr_line() or exit_reason
       status.set('error', 'failed to start: ' .. reason)
       notify(('the server failed to start (%s): %s. Fix the cause, then run :FimServer restart; '
-        .. 'the LSP log has the details (:FimServer log).'):format(how, reason), vim.log.levels.ERROR)
+        .. 'the LSP log has the details (:FimServer log).'):format(exit_reason, reason), vim.log.levels.ERROR)
     end)
     return
   end
   if may_restart(options) then
-    status.set('restarting', 'stopped with ' .. how)
-    notify(('the server stopped unexpectedly (%s); restarting it (%d of %d)'):format(how, #crashes, options.max_restarts),
+    status.set('restarting', 'stopped with ' .. exit_reason)
+    notify(('the server stopped unexpectedly (%s); restarting it (%d of %d)'):format(exit_reason, #crashes, options.max_restarts),
       vim.log.levels.WARN)
     vim.schedule(M.restart)
   else
