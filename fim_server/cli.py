@@ -28,10 +28,10 @@ def settings_from(args) -> Settings:
 
 
 def build_pipeline(settings: Settings):
-    from .engine.engine import DiffusionEngine
+    from .engine.loading import load_engine
     from .pipeline import CompletionPipeline
 
-    engine = DiffusionEngine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
+    engine = load_engine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
     return CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines)
 
 

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from .tasks import Task
 
-HARD_TIMEOUT_S = 60.0  # a completion still running after this is stopped and recorded as an error
+DEFAULT_STOP_AFTER_S = 30.0  # a completion still running after this is stopped and recorded as an error
 
 
 @dataclass(slots=True, kw_only=True)
@@ -37,6 +37,7 @@ class Completion:
     text: str | None  # None: the system does not handle this task (no battle is fought on it)
     latency_ms: float
     error: str | None = None
+    cpu_ms: float | None = None  # CPU time of this process (all threads); None for remote systems
     info: dict = field(default_factory=dict)
 
 
@@ -62,14 +63,15 @@ class BuildContext:
     model: str
     dtype: str = "bfloat16"
     threads: int | None = None
+    stop_after_s: float = DEFAULT_STOP_AFTER_S
     engines: dict = field(default_factory=dict)
 
     def engine(self, model: str):
-        from ..engine.engine import DiffusionEngine
+        from ..engine.loading import load_engine
 
         key = (model, self.dtype)
         if key not in self.engines:
-            self.engines[key] = DiffusionEngine(model, dtype=self.dtype, threads=self.threads)
+            self.engines[key] = load_engine(model, dtype=self.dtype, threads=self.threads)
         return self.engines[key]
 
 
@@ -123,11 +125,12 @@ class PipelineSystem:
 
     kind = "model"
 
-    def __init__(self, engine, *, effort: str, name: str) -> None:
+    def __init__(self, engine, *, effort: str, name: str, stop_after_s: float = DEFAULT_STOP_AFTER_S) -> None:
         from ..pipeline import CompletionPipeline
 
         self.name = name
         self.effort = effort
+        self.stop_after_s = stop_after_s
         self.pipeline = CompletionPipeline(engine, default_effort=effort)
 
     def warm_up(self) -> None:
@@ -141,18 +144,20 @@ class PipelineSystem:
 
         request = CompletionRequest(prefix=task.prefix, suffix=task.suffix, language=task.language, path=task.path,
                                     effort=self.effort)
-        started = time.perf_counter()
-        deadline = started + HARD_TIMEOUT_S
+        started, cpu_started = time.perf_counter(), time.process_time()
+        deadline = started + self.stop_after_s
         try:
             result = self.pipeline.complete(request, should_stop=lambda: time.perf_counter() > deadline)
         except FillCancelled:
-            return Completion(text="", latency_ms=_elapsed_ms(started), error=f"stopped after {HARD_TIMEOUT_S:g} s")
+            return Completion(text="", latency_ms=_elapsed_ms(started), error=f"stopped after {self.stop_after_s:g} s")
         except RequestError as exc:
             return Completion(text="", latency_ms=_elapsed_ms(started), error=f"request rejected: {exc}")
         latency = _elapsed_ms(started)
+        cpu = (time.process_time() - cpu_started) * 1000
         info = {"effort": self.effort, "model_steps": result.model_steps, "mode": result.mode, "rejected": result.rejected,
+                "timings_ms": {name: round(value, 2) for name, value in result.timings_ms.items()},
                 "candidates": [candidate.text for candidate in result.candidates]}
-        return Completion(text=result.text, latency_ms=latency, info=info)
+        return Completion(text=result.text, latency_ms=latency, cpu_ms=cpu, info=info)
 
     def close(self) -> None:
         self.pipeline.close()
@@ -167,7 +172,8 @@ def _build_pipeline(options: dict[str, str], context: BuildContext) -> System:
     if effort not in EFFORTS:
         raise SpecError(f"invalid effort {effort!r} for pipeline: use one of {', '.join(EFFORTS)}")
     model = options.get("model", context.model)
-    return PipelineSystem(context.engine(model), effort=effort, name=options.get("name", f"pipeline-{effort}"))
+    return PipelineSystem(context.engine(model), effort=effort, name=options.get("name", f"pipeline-{effort}"),
+                          stop_after_s=context.stop_after_s)
 
 
 def _elapsed_ms(started: float) -> float:
@@ -184,7 +190,7 @@ class HttpCompletionSystem:
     kind = "http"
 
     def __init__(self, *, url: str, model: str, name: str, max_tokens: int = 64, temperature: float = 0.0,
-                 timeout_s: float = HARD_TIMEOUT_S, api_key: str | None = None) -> None:
+                 timeout_s: float = DEFAULT_STOP_AFTER_S, api_key: str | None = None) -> None:
         self.name, self.url, self.model = name, url, model
         self.max_tokens, self.temperature, self.timeout_s = max_tokens, temperature, timeout_s
         self.api_key = api_key
@@ -237,7 +243,7 @@ def _build_http(options: dict[str, str], context: BuildContext) -> System:
     try:
         max_tokens = int(options.get("max_tokens", 64))
         temperature = float(options.get("temperature", 0.0))
-        timeout_s = float(options.get("timeout", HARD_TIMEOUT_S))
+        timeout_s = float(options.get("timeout", context.stop_after_s))
     except ValueError as exc:
         raise SpecError(f"invalid number in http options {options}: {exc}") from None
     model = options.get("model", "default")

@@ -92,6 +92,18 @@ class ContextCache:
         layers = [LayerCache(c.key[:, :, :length], c.value[:, :, :length]) for c in self.layers]
         return ContextCache(layers, self.segment_ids[:, :length], self.position_ids[:, :length])
 
+    def appended(self, layers: list[LayerCache], segment_ids: torch.Tensor, position_ids: torch.Tensor) -> "ContextCache":
+        """Return a new cache with the keys and values of later tokens (B, H, Ln, D) after these."""
+        merged = [
+            LayerCache(torch.cat([old.key, new.key], dim=2), torch.cat([old.value, new.value], dim=2))
+            for old, new in zip(self.layers, layers)
+        ]
+        return ContextCache(
+            merged,
+            torch.cat([self.segment_ids, segment_ids], dim=1),
+            torch.cat([self.position_ids, position_ids], dim=1),
+        )
+
     def expand(self, batch: int) -> "ContextCache":
         """Repeat a single-sequence cache ``batch`` times (several candidates)."""
         layers = [LayerCache(c.key.expand(batch, -1, -1, -1), c.value.expand(batch, -1, -1, -1)) for c in self.layers]
@@ -213,15 +225,7 @@ class FimDiffusionModel(PreTrainedModel):
         _, new_layers = self._run(input_ids, segment_ids, position_ids, past, logits=False)
         if past is None:
             return ContextCache(new_layers, segment_ids, position_ids)
-        layers = [
-            LayerCache(torch.cat([p.key, n.key], dim=2), torch.cat([p.value, n.value], dim=2))
-            for p, n in zip(past.layers, new_layers)
-        ]
-        return ContextCache(
-            layers,
-            torch.cat([past.segment_ids, segment_ids], dim=1),
-            torch.cat([past.position_ids, position_ids], dim=1),
-        )
+        return past.appended(new_layers, segment_ids, position_ids)
 
     @torch.no_grad()
     def score_canvas(self, cache: ContextCache, canvas_ids, canvas_positions, segments=None) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 Run ``fim-server train --corpus work/corpus --run runs/small --export models/fim-diffusion-small``.
 Interrupt at any time; the same command resumes from ``<run>/checkpoint.pt``.
+``--objective autoregressive`` trains the causal PSM baseline on the same examples instead.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from ..model import FimDiffusionConfig, FimDiffusionModel
+from ..model import FimAutoregressiveConfig, FimAutoregressiveModel, FimDiffusionConfig, FimDiffusionModel
 from ..model.tokenizer import iter_corpus_texts, load_tokenizer, save_tokenizer, train_tokenizer
+from .autoregressive import autoregressive_loss, collate_autoregressive, middle_loss
 from .examples import Batch, collate, make_example
 
 log = logging.getLogger("fim_server.train")
@@ -34,12 +38,13 @@ def load_texts(path: Path) -> list[str]:
 class ExampleSampler:
     """Draw FIM examples from files chosen in proportion to their length."""
 
-    def __init__(self, texts: list[str], tokenizer, config: FimDiffusionConfig, seed: int) -> None:
+    def __init__(self, texts: list[str], tokenizer, config: FimDiffusionConfig, seed: int, collate_fn=collate) -> None:
         self.texts = texts
         self.weights = [len(t) for t in texts]
         self.tokenizer = tokenizer
         self.config = config
         self.rng = random.Random(seed)
+        self.collate_fn = collate_fn
 
     def batch(self, size: int) -> Batch:
         examples = []
@@ -48,7 +53,7 @@ class ExampleSampler:
             example = make_example(text, self.tokenizer, self.config, self.rng)
             if example is not None and example.middle:
                 examples.append(example)
-        return collate(examples, self.config, self.rng)
+        return self.collate_fn(examples, self.config, self.rng)
 
 
 def masked_diffusion_loss(model: FimDiffusionModel, batch: Batch) -> torch.Tensor:
@@ -59,10 +64,30 @@ def masked_diffusion_loss(model: FimDiffusionModel, batch: Batch) -> torch.Tenso
     return (nll * batch.weights[selected]).sum() / batch.input_ids.shape[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """What one ``--objective`` trains: model classes, batch layout, training loss and held-out loss."""
+
+    name: str
+    config_class: type
+    model_class: type
+    collate: Callable
+    train_loss: Callable
+    valid_loss: Callable
+
+
+OBJECTIVES = {
+    "diffusion": Objective("diffusion", FimDiffusionConfig, FimDiffusionModel, collate,
+                           masked_diffusion_loss, masked_diffusion_loss),
+    "autoregressive": Objective("autoregressive", FimAutoregressiveConfig, FimAutoregressiveModel,
+                                collate_autoregressive, autoregressive_loss, middle_loss),
+}
+
+
 @torch.no_grad()
-def evaluate(model: FimDiffusionModel, batches: list[Batch]) -> float:
+def evaluate(model: FimDiffusionModel, batches: list[Batch], loss_fn=masked_diffusion_loss) -> float:
     model.eval()
-    losses = [masked_diffusion_loss(model, b).item() for b in batches]
+    losses = [loss_fn(model, b).item() for b in batches]
     model.train()
     return sum(losses) / len(losses)
 
@@ -95,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=Path("work/corpus"), help="folder from `fim-server corpus`")
     parser.add_argument("--run", type=Path, default=Path("runs/small"), help="checkpoint folder")
     parser.add_argument("--export", type=Path, default=None, help="model folder written with save_pretrained")
-    parser.add_argument("--layout", choices=["cached", "bidirectional"], default="cached")
+    parser.add_argument("--objective", choices=sorted(OBJECTIVES), default=None,
+                        help="diffusion (default for a new run) or the autoregressive PSM baseline; "
+                             "a resumed run keeps the objective of its checkpoint")
+    parser.add_argument("--layout", choices=["cached", "bidirectional"], default="cached",
+                        help="attention layout of the diffusion model")
     parser.add_argument("--vocab-size", type=int, default=8192)
     parser.add_argument("--hidden-size", type=int, default=256)
     parser.add_argument("--layers", type=int, default=6)
@@ -120,36 +149,47 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint_path = args.run / "checkpoint.pt"
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, weights_only=False)
-        config = FimDiffusionConfig(**state["config"])
+        objective = OBJECTIVES[state.get("objective", "diffusion")]
+        if args.objective not in (None, objective.name):
+            parser.error(f"{checkpoint_path} holds a {objective.name} run, not {args.objective}: "
+                         f"drop --objective to resume it or pass another --run folder")
+        config = objective.config_class(**state["config"])
         log.info("resuming from %s at step %d", checkpoint_path, state["step"])
     else:
         state = None
-        config = FimDiffusionConfig(
+        objective = OBJECTIVES[args.objective or "diffusion"]
+        size = dict(
             vocab_size=len(tokenizer), hidden_size=args.hidden_size, num_hidden_layers=args.layers,
             num_attention_heads=args.heads, intermediate_size=int(args.hidden_size * 8 / 3 / 32 + 0.5) * 32,
-            attention_layout=args.layout,
         )
+        if objective.name == "diffusion":
+            size["attention_layout"] = args.layout
+        config = objective.config_class(**size)
     torch.manual_seed(args.seed)
-    model = FimDiffusionModel(config)
+    model = objective.model_class(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     step, tokens_seen, best_valid = 0, 0, float("inf")
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, tokens_seen, best_valid = state["step"], state["tokens_seen"], state["best_valid"]
-    log.info("model: %.2fM parameters, layout %s", sum(p.numel() for p in model.parameters()) / 1e6, config.attention_layout)
+    log.info("model: %.2fM parameters, objective %s, layout %s", sum(p.numel() for p in model.parameters()) / 1e6,
+             objective.name, getattr(config, "attention_layout", "causal PSM"))
 
     texts = load_texts(args.corpus / "train.jsonl")
     valid_texts = load_texts(args.corpus / "valid.jsonl")
-    sampler = ExampleSampler(texts, tokenizer, config, seed=args.seed + step)
-    valid_sampler = ExampleSampler(valid_texts, tokenizer, config, seed=4321)
+    sampler = ExampleSampler(texts, tokenizer, config, seed=args.seed + step, collate_fn=objective.collate)
+    valid_sampler = ExampleSampler(valid_texts, tokenizer, config, seed=4321, collate_fn=objective.collate)
     valid_batches = [valid_sampler.batch(16) for _ in range(8)]
     history_path = args.run / "history.jsonl"
 
     def save() -> None:
-        state = {"config": config.to_diff_dict() | {"attention_layout": config.attention_layout},
-                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                 "tokens_seen": tokens_seen, "best_valid": best_valid}
+        saved_config = config.to_diff_dict()
+        if objective.name == "diffusion":
+            saved_config["attention_layout"] = config.attention_layout
+        state = {"config": saved_config, "objective": objective.name, "model": model.state_dict(),
+                 "optimizer": optimizer.state_dict(), "step": step, "tokens_seen": tokens_seen,
+                 "best_valid": best_valid}
         torch.save(state, checkpoint_path.with_suffix(".tmp"))
         os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
 
@@ -164,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            loss = masked_diffusion_loss(model, batch)
+            loss = objective.train_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -178,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{window_tokens / max(elapsed, 1e-9):.0f}",
                         tokens=f"{tokens_seen / 1e6:.2f}M")
         if step % args.eval_every == 0 or step == args.max_steps:
-            valid = evaluate(model, valid_batches)
+            valid = evaluate(model, valid_batches, objective.valid_loss)
             record = {"step": step, "tokens": tokens_seen, "train_loss": loss.item(), "valid_loss": valid,
                       "tokens_per_s": window_tokens / max(elapsed, 1e-9), "time": time.time()}
             with open(history_path, "a") as handle:
