@@ -288,7 +288,8 @@ async def memory_phase(client: LanguageClient, pid: int, source: str, args, rng:
         await type_source(session, source, target, args.memory_rate, rng, "memory", pause_chance=0.0)
         samples.append((len(session.keystrokes), memory_kib(pid)["VmRSS"]))
     elapsed = time.perf_counter() - started
-    print(f"\nPhase 2: {len(session.keystrokes)} edits in {elapsed:.1f} s, document now {len(session.text):,} characters")
+    print(f"\nPhase 2: {len(session.keystrokes)} edits in {elapsed:.1f} s, "
+          f"document now {len(session.text):,} characters")
     print("server resident memory (VmRSS) by edits typed: "
           + ", ".join(f"{edits}: {kib / 1024:.0f} MiB" for edits, kib in samples))
 

@@ -1,11 +1,16 @@
 """Inline-completion language server (``fim-server lsp``).
 
-Modules: ``launch`` (stdio/TCP start, logging), ``server`` (state, document
-sync, settings, model), ``handlers`` (LSP features), ``completion`` (gating,
-cache, debounce, model call), ``scheduler`` (latest wins per document),
-``cache``, ``debounce``, ``settings``, ``documents``, ``items`` (LSP results),
-``scope`` (comments and strings), ``engines`` (pipeline loading, test engine),
-``stats``.
+Modules:
+
+- ``launch``: stdio or TCP start and logging;
+- ``server``: state, document sync, settings and the model;
+- ``handlers``: the LSP features;
+- ``completion``: gating, cache, debounce and the model call;
+- ``scheduler``: latest wins per document;
+- ``cache``, ``debounce``, ``settings``, ``documents``, ``stats``;
+- ``items``: suggestions as LSP results;
+- ``scope``: comments and strings at the cursor;
+- ``engines``: pipeline loading and the scripted test engine.
 """
 
 from .launch import build_server, run

@@ -7,9 +7,9 @@ An entry stores a suggestion made at one cursor. A later request hits it
   suggestion: the text after the cursor is unchanged and the characters just
   before it are a prefix of the suggestion. The hit returns the rest.
 
-Keys hash a bounded span on either side of the cursor (wider than the model's
-context window), so a lookup costs the same in a small file and a large one,
-and an edit far from the cursor does not invalidate the entry. Entries are
+Keys hash a bounded span on either side of the cursor, wider than the model's
+context window. A lookup therefore costs the same in a small file and a large
+one, and an edit far from the cursor does not invalidate the entry. Entries are
 bounded per document and in total.
 """
 

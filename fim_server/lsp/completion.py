@@ -3,7 +3,7 @@
 Order of checks for one request:
 
 1. gating: language turned off, unusable document, comment or string setting;
-2. the cache (exact or type-through hit), answered without a model call;
+2. the cache (exact or type-through hit), which needs no model call;
 3. a speculative call already running for the same cursor, which is joined;
 4. otherwise a latest-wins ticket, the adaptive debounce wait and a model call.
 
@@ -31,8 +31,8 @@ log = logging.getLogger("fim_server.lsp.completion")
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
-    """What one request gets: a suggestion (possibly empty) and how it was produced."""
+class Suggestion:
+    """The result of one request: a suggestion (possibly empty) and how it was produced."""
 
     kind: str  # an outcome name from ``stats``
     text: str = ""
@@ -50,27 +50,27 @@ class CompletionService:
         self.debounce = debounce
         self.scheduler = scheduler
         self.stats = stats
-        self._inflight: dict[tuple, asyncio.Future[Answer]] = {}
+        self._inflight: dict[tuple, asyncio.Future[Suggestion]] = {}
         self._speculations: set[asyncio.Task] = set()
 
     # -- requests -------------------------------------------------------------------
 
-    async def suggest(self, doc: OpenDocument, offset: int, settings: LspSettings, *, invoked: bool) -> Answer:
+    async def suggest(self, doc: OpenDocument, offset: int, settings: LspSettings, *, invoked: bool) -> Suggestion:
         mode, reason = completion_mode(doc, offset, settings)
         if mode is None:
             self.scheduler.supersede(doc.uri)
-            return Answer("skipped", offset=offset, reason=reason)
+            return Suggestion("skipped", offset=offset, reason=reason)
         text = doc.text
         hit = self.cache.lookup(doc.uri, text, offset)
         if hit is not None:
             self.scheduler.supersede(doc.uri)
-            return Answer(hit.kind, hit.text, offset, hit.replace_chars, hit.source == "speculative")
+            return Suggestion(hit.kind, hit.text, offset, hit.replace_chars, hit.source == "speculative")
         running = self._inflight.get((doc.uri, context_key(text, offset)))
         if running is not None:
             try:
                 return replace(await asyncio.shield(running), kind="joined")
             except Superseded:
-                return Answer("superseded", offset=offset, reason="the call it joined was superseded")
+                return Suggestion("superseded", offset=offset, reason="the call it joined was superseded")
         ticket = self.scheduler.begin(doc.uri)
         try:
             delay_ms = 0.0 if invoked else self.debounce.delay_ms(
@@ -78,23 +78,25 @@ class CompletionService:
             await self.scheduler.wait(ticket, delay_ms / 1000)
             return await self._call_model(doc, text, offset, mode, settings, ticket)
         except Superseded:
-            return Answer("superseded", offset=offset, reason="a newer request for this document replaced it")
+            return Suggestion("superseded", offset=offset, reason="a newer request for this document replaced it")
         finally:
             self.scheduler.finish(ticket)
 
     async def _call_model(self, doc: OpenDocument, text: str, offset: int, mode: str, settings: LspSettings,
-                          ticket: Ticket) -> Answer:
+                          ticket: Ticket) -> Suggestion:
         pipeline = await self.pipelines.get()
         ticket.check()
         key = (doc.uri, context_key(text, offset))
-        running: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        running: asyncio.Future[Suggestion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = running
+        # NOTE: the pipeline keeps its own parsed copy of the text, keyed on ``path``, so each edit
+        # is parsed twice (here and there) until CompletionRequest can carry the Document.
         request = CompletionRequest(text=text, offset=offset, language=doc.language, path=doc.path,
                                     effort=settings.effort, max_lines=settings.max_lines, mode=mode)
         started = time.perf_counter()
         try:
             result = await pipeline.complete_async(request, ticket.cancel)
-            answer = self._remember(doc.uri, text, offset, result, ticket.speculative, started)
+            suggestion = self._remember(doc.uri, text, offset, result, ticket.speculative, started)
         except FillCancelled:
             self.stats.model_calls += 1
             self.stats.model_cancelled += 1
@@ -108,30 +110,32 @@ class CompletionService:
         except BaseException as exc:
             self._settle(key, running, error=exc)
             raise
-        self._settle(key, running, answer=answer)
-        return answer
+        self._settle(key, running, suggestion=suggestion)
+        return suggestion
 
-    def _settle(self, key: tuple, running: asyncio.Future[Answer], *, answer: Answer | None = None,
+    def _settle(self, key: tuple, running: asyncio.Future[Suggestion], *, suggestion: Suggestion | None = None,
                 error: BaseException | None = None) -> None:
         """Finish the in-flight entry that joined requests wait on."""
         if self._inflight.get(key) is running:
             del self._inflight[key]
         if error is None:
-            running.set_result(answer)
+            running.set_result(suggestion)
             return
         running.set_exception(error)
         running.exception()  # marks it retrieved; each joined request raises it again
 
-    def _remember(self, uri: str, text: str, offset: int, result, speculative: bool, started: float) -> Answer:
-        """Record the latency, fill the cache and turn a pipeline result into an answer."""
+    def _remember(self, uri: str, text: str, offset: int, result, speculative: bool, started: float) -> Suggestion:
+        """Record the latency, fill the cache and turn a pipeline result into a suggestion."""
         if "fill" not in result.steps:
-            return Answer("skipped", offset=offset, reason=result.rejected or "no completion at this cursor")
+            return Suggestion("skipped", offset=offset, reason=result.rejected or "no completion at this cursor")
         self.stats.model_calls += 1
-        self.debounce.record_latency((time.perf_counter() - started) * 1000)
+        latency_ms = (time.perf_counter() - started) * 1000
+        self.stats.model_ms.append(latency_ms)
+        self.debounce.record_latency(latency_ms)
         replace_chars = result.end.character - result.start.character if result.end.line == result.start.line else 0
         source = "speculative" if speculative else "model"
         self.cache.store(uri, text, offset, result.text, replace_chars, source)
-        return Answer("model", result.text, offset, replace_chars, speculative, result.rejected or "")
+        return Suggestion("model", result.text, offset, replace_chars, speculative, result.rejected or "")
 
     # -- speculation after an accept ----------------------------------------------------------
 
@@ -177,7 +181,10 @@ def completion_mode(doc: OpenDocument, offset: int, settings: LspSettings) -> tu
     behaviour = {"comment": settings.in_comments, "string": settings.in_strings}.get(scope, "on")
     if behaviour == "off":
         return None, f"the cursor is in a {scope} and suggestions there are off"
+    # NOTE: "on" becomes the pipeline's "auto" mode. The pipeline's window still applies its own
+    # default inside comments and strings (single line) until CompletionRequest can carry the
+    # behaviour.
     return ("line" if behaviour == "line" else "auto"), ""
 
 
-__all__ = ["Answer", "CompletionService", "completion_mode"]
+__all__ = ["Suggestion", "CompletionService", "completion_mode"]

@@ -1,6 +1,6 @@
 """Adaptive wait before a model call, from the typing rate and the model latency.
 
-When the model answers well within the time between two keystrokes, waiting
+When the model returns well within the time between two keystrokes, waiting
 only delays the ghost text, so the wait is the minimum. When a model call takes
 about as long as the user needs for the next keystroke, most calls would be
 superseded before they finish, so the server waits up to one typing interval

@@ -5,9 +5,9 @@ This module adds what the protocol needs on top: the URI and language id, the
 negotiated position encoding, strict cursor checks and the reasons a document
 gets no suggestions (too large, binary).
 
-LSP columns count code units of the negotiated encoding (UTF-16 unless the
-client offered UTF-8 or UTF-32); every conversion goes through the line index,
-never through Python string indexes.
+LSP columns count code units of the negotiated encoding: UTF-16 unless the
+client offered UTF-8 or UTF-32. Every conversion goes through the line index
+and never treats a column as a Python string index.
 """
 
 from __future__ import annotations

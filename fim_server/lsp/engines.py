@@ -6,10 +6,12 @@ environment variable ``FIM_SERVER_LSP_TEST_ENGINE`` selects the scripted
 JSON object::
 
     {"text": "fake_completion()",          # default suggestion
-     "rules": [{"after": "def add(a, b):\\n    ", "text": "return a + b"}],
-                                            # first rule whose "after" ends the prefix wins
+     "rules": [{"after": "def add(a, b):\\n    ", "text": "return a + b"},
+               {"after": "explode = ", "fail": "engine exploded"}],
+                                            # the first rule whose "after" ends the prefix wins;
+                                            # "fail" raises RuntimeError with that message
      "steps": 4, "step_seconds": 0.01,      # denoising steps and the sleep in each
-     "fail": "engine exploded"}             # raise RuntimeError with this message in every fill
+     "fail": "engine exploded"}             # raise RuntimeError in every fill
 
 The fake never claims model behaviour; the server logs a warning when it is on.
 """
@@ -33,7 +35,7 @@ PipelineLoader = Callable[[str], CompletionPipeline]
 
 
 class ModelUnavailable(RuntimeError):
-    """The model could not be loaded; the message says why and what to change."""
+    """The model could not be loaded; the message gives the reason and what to change."""
 
 
 class MeteredEngine:
@@ -71,12 +73,15 @@ class MeteredEngine:
 
 def _scripted_responder(script: dict) -> Callable[[str, str], str]:
     default = script.get("text", "fake_completion()")
-    rules = [(rule["after"], rule["text"]) for rule in script.get("rules", [])]
+    rules = script.get("rules", [])
 
     def respond(prefix: str, suffix: str) -> str:
-        for after, text in rules:
-            if prefix.endswith(after):
-                return text
+        for rule in rules:
+            if not prefix.endswith(rule["after"]):
+                continue
+            if rule.get("fail"):
+                raise RuntimeError(rule["fail"])
+            return rule["text"]
         return default
 
     return respond
@@ -137,7 +142,7 @@ class PipelineHolder:
         """Load ``model_path`` and make it current; on failure keep the previous pipeline.
 
         ``on_replace`` runs after the swap and before the previous pipeline
-        closes, so that requests still on the old model can be answered first.
+        closes, so that requests still on the old model get their replies first.
         """
         if self._current is None and (self._waiting is None or self._waiting.done()):
             self._waiting = asyncio.get_running_loop().create_future()

@@ -3,8 +3,8 @@
 Every request gets exactly one reply: a result (possibly an empty list), an
 error for a request the server cannot serve (a document that is not open, a
 position outside the document), or RequestCancelled when the client cancelled
-it. A newer request for the same document answers the older one with an empty
-list.
+it. When a newer request for the same document arrives, the older one gets an
+empty list.
 
 ``fimServer/stats`` (params ``{"recent": true}`` optional) returns counters
 and, on request, the recent outcomes by request id; the typing benchmark reads
@@ -22,7 +22,7 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
-from .completion import Answer
+from .completion import Suggestion
 from .documents import DocumentNotOpen, InvalidPosition, OpenDocument
 from .engines import ModelUnavailable
 from .items import completion_list, inline_items
@@ -111,8 +111,8 @@ def locate(ls: FimLanguageServer, uri: str, position: types.Position) -> tuple[O
         raise JsonRpcInvalidParams(str(exc)) from None
 
 
-async def answer(ls: FimLanguageServer, doc: OpenDocument, offset: int, *, invoked: bool,
-                 opened: OpenDocument | None = None) -> Answer:
+async def run_request(ls: FimLanguageServer, doc: OpenDocument, offset: int, *, invoked: bool,
+                 opened: OpenDocument | None = None) -> Suggestion:
     """Run the completion service for one request and record its outcome.
 
     ``opened`` is the stored document when ``doc`` is a detached copy of it; a
@@ -130,13 +130,13 @@ async def answer(ls: FimLanguageServer, doc: OpenDocument, offset: int, *, invok
     except ModelUnavailable as exc:
         ls.stats.record(request_id, "skipped", started)
         log.info("no suggestion for request %r: %s", request_id, exc)
-        return Answer("skipped", offset=offset, reason=str(exc))
+        return Suggestion("skipped", offset=offset, reason=str(exc))
     except Exception as exc:
         ls.stats.record(request_id, "error", started)
         log.exception("completion request %r for %s failed", request_id, doc.uri)
         raise JsonRpcInternalError(f"completion failed: {type(exc).__name__}: {exc}") from None
     if result.kind not in _HIT_KINDS and (opened.version != version or ls.documents.find(doc.uri) is not opened):
-        result = Answer("superseded", offset=offset, reason="the document changed while the model ran")
+        result = Suggestion("superseded", offset=offset, reason="the document changed while the model ran")
     if result.kind == "skipped" and doc.unusable_reason(ls.settings.max_document_chars):
         ls.tell_once(doc, result.reason)
     ls.stats.record(request_id, result.kind, started, len(result.text), result.speculative)
@@ -152,7 +152,7 @@ async def inline_completion(ls: FimLanguageServer, params: types.InlineCompletio
     if selected is not None:
         return await _extend_selected(ls, doc, offset, selected)
     invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-    result = await answer(ls, doc, offset, invoked=invoked)
+    result = await run_request(ls, doc, offset, invoked=invoked)
     return inline_items(doc, result, ls.encoding)
 
 
@@ -168,7 +168,7 @@ async def _extend_selected(ls: FimLanguageServer, doc: OpenDocument, offset: int
     if start is None or end is None or not start <= offset <= end or "\n" in selected.text:
         return []
     virtual = doc.with_replacement(start, end, selected.text)
-    result = await answer(ls, virtual, start + len(selected.text), invoked=False, opened=doc)
+    result = await run_request(ls, virtual, start + len(selected.text), invoked=False, opened=doc)
     if not result.text:
         return []
     return [types.InlineCompletionItem(insert_text=selected.text + result.text, range=selected.range)]
@@ -177,7 +177,7 @@ async def _extend_selected(ls: FimLanguageServer, doc: OpenDocument, offset: int
 async def completion(ls: FimLanguageServer, params: types.CompletionParams) -> types.CompletionList:
     doc, offset = locate(ls, params.text_document.uri, params.position)
     invoked = params.context is None or params.context.trigger_kind == types.CompletionTriggerKind.Invoked
-    result = await answer(ls, doc, offset, invoked=invoked)
+    result = await run_request(ls, doc, offset, invoked=invoked)
     return completion_list(doc, result, ls.encoding)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from ..context.positions import Encoding
-from .completion import Answer
+from .completion import Suggestion
 from .documents import OpenDocument
 
 LABEL_CHARS = 60
@@ -20,11 +20,11 @@ def _range(doc: OpenDocument, start: int, end: int, encoding: Encoding) -> types
     return types.Range(start=doc.client_position(start, encoding), end=doc.client_position(end, encoding))
 
 
-def inline_items(doc: OpenDocument, answer: Answer, encoding: Encoding) -> list[types.InlineCompletionItem]:
-    if not answer.text:
+def inline_items(doc: OpenDocument, suggestion: Suggestion, encoding: Encoding) -> list[types.InlineCompletionItem]:
+    if not suggestion.text:
         return []
-    replaced = _range(doc, answer.offset, answer.offset + answer.replace_chars, encoding)
-    return [types.InlineCompletionItem(insert_text=answer.text, range=replaced)]
+    replaced = _range(doc, suggestion.offset, suggestion.offset + suggestion.replace_chars, encoding)
+    return [types.InlineCompletionItem(insert_text=suggestion.text, range=replaced)]
 
 
 def word_start(text: str, offset: int) -> int:
@@ -41,18 +41,18 @@ def label_for(text: str) -> str:
     return first[:LABEL_CHARS] + more
 
 
-def completion_list(doc: OpenDocument, answer: Answer, encoding: Encoding) -> types.CompletionList:
+def completion_list(doc: OpenDocument, suggestion: Suggestion, encoding: Encoding) -> types.CompletionList:
     """Offer the suggestion as one plain-text completion item.
 
     The edit starts at the beginning of the word left of the cursor, so that a
     client filtering items by the typed word keeps the item. The list is marked
     incomplete because every keystroke changes the suggestion.
     """
-    if not answer.text:
+    if not suggestion.text:
         return types.CompletionList(is_incomplete=True, items=[])
-    start = word_start(doc.text, answer.offset)
-    new_text = doc.text[start : answer.offset] + answer.text
-    edit = types.TextEdit(range=_range(doc, start, answer.offset + answer.replace_chars, encoding),
+    start = word_start(doc.text, suggestion.offset)
+    new_text = doc.text[start : suggestion.offset] + suggestion.text
+    edit = types.TextEdit(range=_range(doc, start, suggestion.offset + suggestion.replace_chars, encoding),
                           new_text=new_text)
     item = types.CompletionItem(
         label=label_for(new_text) or new_text,

@@ -33,7 +33,7 @@ class FimProtocol(LanguageServerProtocol):
     def _handle_cancel_notification(self, msg_id) -> None:
         # A cancel that arrives after the reply is routine, so it is not worth a warning.
         if msg_id not in self._request_futures:
-            log.debug("cancel for request %r, which was already answered", msg_id)
+            log.debug("cancel for request %r ignored: its response was already sent", msg_id)
             return
         super()._handle_cancel_notification(msg_id)
 

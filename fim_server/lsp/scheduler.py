@@ -1,6 +1,6 @@
 """Latest wins per document: a newer request supersedes the older one.
 
-Each request that may reach the model holds a ``Ticket``. Starting a ticket for
+Each request that may reach the model gets a ``Ticket``. Starting a ticket for
 a document supersedes the document's previous ticket: its debounce wait ends at
 once and its ``cancel`` event is set, which stops the model within one
 denoising step. The superseded request still gets its reply (an empty list);

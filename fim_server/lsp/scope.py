@@ -9,8 +9,8 @@ from ..context.languages import syntax
 def cursor_scope(document: Document, offset: int) -> str:
     """Return "comment", "string" or "code" for the cursor at code-point ``offset``.
 
-    A cursor right after a line comment is still in it (typing extends the
-    comment); a cursor right after a closing quote or ``*/`` is outside. A
+    A cursor right after a line comment is still in it, because typing extends
+    the comment. A cursor right after a closing quote or ``*/`` is outside. A
     document without a grammar is "code".
     """
     tree = document.tree

@@ -12,7 +12,7 @@ from pygls.lsp.server import LanguageServer
 
 from ..context.positions import ENCODINGS, Encoding
 from .cache import CompletionCache, context_key
-from .completion import Answer, CompletionService
+from .completion import Suggestion, CompletionService
 from .debounce import AdaptiveDebounce
 from .documents import DocumentNotOpen, DocumentStore, OpenDocument
 from .engines import ModelUnavailable, PipelineHolder, PipelineLoader
@@ -35,7 +35,7 @@ def _version() -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Shown:
+class ShownSuggestion:
     """The last suggestion sent for a document, to recognise its acceptance."""
 
     text: str
@@ -58,7 +58,7 @@ class FimLanguageServer(LanguageServer):
         self.pipelines = PipelineHolder(loader)
         self.service = CompletionService(pipelines=self.pipelines, cache=CompletionCache(),
                                          debounce=AdaptiveDebounce(), scheduler=LatestWins(), stats=self.stats)
-        self.shown: dict[str, Shown] = {}
+        self.last_shown: dict[str, ShownSuggestion] = {}
         self.client_pulls_configuration = False
         self._tasks: set[asyncio.Task] = set()
         self._initialized = False
@@ -170,21 +170,21 @@ class FimLanguageServer(LanguageServer):
         self.service.scheduler.supersede(uri)
         self.service.cache.forget(uri)
         self.service.debounce.forget(uri)
-        self.shown.pop(uri, None)
+        self.last_shown.pop(uri, None)
 
     # -- suggestions shown and accepted ---------------------------------------------------------
 
-    def remember_shown(self, doc: OpenDocument, answer: Answer) -> None:
-        if not answer.text:
-            self.shown.pop(doc.uri, None)
+    def remember_shown(self, doc: OpenDocument, suggestion: Suggestion) -> None:
+        if not suggestion.text:
+            self.last_shown.pop(doc.uri, None)
             return
-        key = context_key(doc.text, answer.offset)
-        self.shown[doc.uri] = Shown(answer.text, answer.offset, answer.replace_chars, key.prefix_hash,
-                                    len(doc.text))
+        key = context_key(doc.text, suggestion.offset)
+        self.last_shown[doc.uri] = ShownSuggestion(suggestion.text, suggestion.offset, suggestion.replace_chars,
+                                                   key.prefix_hash, len(doc.text))
 
     def _check_accept(self, doc: OpenDocument) -> None:
         """Start a speculative call when the last change inserted the whole shown suggestion."""
-        shown = self.shown.pop(doc.uri, None)
+        shown = self.last_shown.pop(doc.uri, None)
         if shown is None:
             return
         text = doc.text

@@ -1,11 +1,15 @@
 """Counters and recent request outcomes, served by the ``fimServer/stats`` request.
 
-Outcomes: ``model`` (a model call answered), ``exact`` and ``type_through``
-(cache hits), ``joined`` (waited for a speculative call already running for
-that cursor), ``superseded`` (a newer request for the document replaced it),
-``cancelled`` (the client cancelled it), ``skipped`` (no suggestion wanted here:
-language off, comment or string setting, cursor inside a word, unusable
-document), ``error`` (an error reply).
+Outcomes of a request:
+
+- ``model``: a model call returned the suggestion;
+- ``exact`` and ``type_through``: cache hits;
+- ``joined``: it waited for a speculative call already running for that cursor;
+- ``superseded``: a newer request for the document replaced it;
+- ``cancelled``: the client cancelled it;
+- ``skipped``: no suggestion is wanted here (language off, comment or string
+  setting, cursor inside a word, unusable document);
+- ``error``: it got an error reply.
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 RECENT_OUTCOMES = 20_000
+RECENT_MODEL_CALLS = 5_000
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +44,21 @@ class ServerStats:
         self.speculative_calls = 0
         self.accepts = 0
         self.recent: deque[Outcome] = deque(maxlen=RECENT_OUTCOMES)
+        self.model_ms: deque[float] = deque(maxlen=RECENT_MODEL_CALLS)  # pipeline time of model calls that returned
 
     def record(self, request_id, kind: str, started: float, suggestion_chars: int = 0,
                speculative_source: bool = False) -> None:
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.outcomes[kind] += 1
         self.recent.append(Outcome(request_id, kind, elapsed_ms, suggestion_chars, speculative_source))
+
+    def model_latency(self) -> dict | None:
+        """Return count, p50 and p95 in milliseconds of the recent model calls that returned."""
+        if not self.model_ms:
+            return None
+        ordered = sorted(self.model_ms)
+        return {"count": len(ordered), "p50": round(_percentile(ordered, 0.5), 3),
+                "p95": round(_percentile(ordered, 0.95), 3)}
 
     def to_json(self, *, recent: bool) -> dict:
         data = {
@@ -50,6 +68,7 @@ class ServerStats:
             "modelCallsCancelled": self.model_cancelled,
             "speculativeCalls": self.speculative_calls,
             "accepts": self.accepts,
+            "modelLatencyMs": self.model_latency(),
         }
         if recent:
             data["recent"] = [

@@ -36,6 +36,7 @@ FAST_ENGINE = {
         {"after": " + ", "text": "\"🐍\" + name"},
         {"after": "    ret", "text": "urn a + b"},
         {"after": "🐍X", "text": "inside_string"},
+        {"after": "explode = ", "fail": "engine exploded"},
     ],
     "steps": 2,
 }

@@ -93,7 +93,7 @@ async def test_accept_starts_speculative_call(vscode: LanguageClient):
     assert after["speculativeCalls"] == before["speculativeCalls"] + 1
     assert [i.insert_text for i in items] == ["fake_completion()"]
     served_by = sum(after["outcomes"].get(kind, 0) - before["outcomes"].get(kind, 0) for kind in ("exact", "joined"))
-    assert served_by == 1  # answered by the speculative call, not a second model call
+    assert served_by == 1  # served by the speculative call, not a second model call
     assert after["modelCalls"] == before["modelCalls"] + 1
 
 

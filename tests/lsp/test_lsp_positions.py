@@ -53,22 +53,25 @@ async def test_utf16_column_past_line_end(vscode: LanguageClient):
         await inline(vscode, uri, EMOJI_LINE, utf16_length(line) + 1)
 
 
-async def test_utf16_edit_after_emoji(vscode: LanguageClient):
-    uri = "file:///tmp/positions/edit16.py"
-    open_document(vscode, uri, 's = "🐍"\n')
-    insert_text(vscode, uri, 2, 0, 7, "X")  # after the emoji, which is UTF-16 columns 5 and 6
-    [item] = items_of(await inline(vscode, uri, 0, 8))
+async def check_edit_after_emoji(client: LanguageClient, uri: str, after_emoji: int) -> None:
+    """Insert "X" right after the emoji in 's = "🐍"' at column ``after_emoji`` and complete after it.
+
+    A server that read the column as a code-point index would insert after the
+    closing quote instead, and the scripted rule for "🐍X" would not match.
+    """
+    open_document(client, uri, 's = "🐍"\n')
+    insert_text(client, uri, 2, 0, after_emoji, "X")
+    [item] = items_of(await inline(client, uri, 0, after_emoji + 1))
     assert item.insert_text == "inside_string"
-    assert item.range.start == types.Position(line=0, character=8)
+    assert item.range.start == types.Position(line=0, character=after_emoji + 1)
+
+
+async def test_utf16_edit_after_emoji(vscode: LanguageClient):
+    await check_edit_after_emoji(vscode, "file:///tmp/positions/edit16.py", 7)  # the emoji is UTF-16 columns 5-6
 
 
 async def test_utf8_edit_after_emoji(neovim: LanguageClient):
-    uri = "file:///tmp/positions/edit8.py"
-    open_document(neovim, uri, 's = "🐍"\n')
-    insert_text(neovim, uri, 2, 0, 9, "X")  # the emoji takes UTF-8 bytes 5 to 8
-    [item] = items_of(await inline(neovim, uri, 0, 10))
-    assert item.insert_text == "inside_string"
-    assert item.range.start == types.Position(line=0, character=10)
+    await check_edit_after_emoji(neovim, "file:///tmp/positions/edit8.py", 9)  # the emoji is UTF-8 bytes 5-8
 
 
 async def test_emoji_line_end_in_utf8(neovim: LanguageClient):
@@ -83,12 +86,7 @@ async def test_emoji_line_end_in_utf8(neovim: LanguageClient):
 
 async def test_utf32_negotiated_and_used(utf32_client: LanguageClient):
     assert utf32_client.initialize_result.capabilities.position_encoding == types.PositionEncodingKind.Utf32
-    uri = "file:///tmp/positions/edit32.py"
-    open_document(utf32_client, uri, 's = "🐍"\n')
-    insert_text(utf32_client, uri, 2, 0, 6, "X")  # one code point per emoji
-    [item] = items_of(await inline(utf32_client, uri, 0, 7))
-    assert item.insert_text == "inside_string"
-    assert item.range.start == types.Position(line=0, character=7)
+    await check_edit_after_emoji(utf32_client, "file:///tmp/positions/edit32.py", 6)  # one code point per emoji
 
 
 async def test_crlf_lines(vscode: LanguageClient):

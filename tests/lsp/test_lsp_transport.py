@@ -39,7 +39,7 @@ def read_frame(stream) -> dict | None:
 
 
 def read_until(process: subprocess.Popen, msg_id) -> list[dict]:
-    """Read messages up to the reply to ``msg_id``, answering workspace/configuration as a client does."""
+    """Read messages up to the reply to ``msg_id``; reply to workspace/configuration as a client does."""
     messages = []
     while True:
         message = read_frame(process.stdout)
@@ -95,25 +95,19 @@ def reply(messages: list[dict], msg_id: int) -> dict:
     return found
 
 
-async def test_stdout_has_only_protocol_frames():
-    messages, stderr = await asyncio.to_thread(run_session, [])
+async def test_stdout_has_only_protocol_frames(tmp_path):
+    log_file = tmp_path / "lsp.log"
+    messages, stderr = await asyncio.to_thread(run_session, ["--log-file", str(log_file)])
     assert all(message["jsonrpc"] == "2.0" for message in messages)
     assert reply(messages, 1)["result"]["capabilities"]["inlineCompletionProvider"] is not None
     assert reply(messages, 2)["result"][0]["insertText"] == "compute_total(items)"
     assert reply(messages, 3)["result"] is None
-    assert "fim-server lsp ready on stdio" in stderr
     logged = [m["params"]["message"] for m in messages if m.get("method") == "window/logMessage"]
     assert any("model ready" in text for text in logged)
-
-
-async def test_log_file_takes_the_logs(tmp_path):
-    log_file = tmp_path / "lsp.log"
-    messages, stderr = await asyncio.to_thread(run_session, ["--log-file", str(log_file)])
-    assert reply(messages, 2)["result"][0]["insertText"] == "compute_total(items)"
     written = log_file.read_text(encoding="utf-8")
     assert "fim-server lsp ready on stdio" in written
     assert "initialize from Visual Studio Code" in written
-    assert "fim-server lsp ready" not in stderr
+    assert "fim-server lsp ready" not in stderr  # --log-file takes the logs off stderr
 
 
 def free_port() -> int:
