@@ -37,11 +37,13 @@ def add_run_parser(sub) -> None:
     run.add_argument("--model", help="model folder for pipeline systems (default: the configured or bundled model)")
     run.add_argument("--dtype", choices=["bfloat16", "float32"], help="weights dtype (default bfloat16)")
     run.add_argument("--threads", type=int, help="torch CPU threads for the model (default: torch decides)")
-    run.add_argument("--limit", type=_limit, default=30,
-                     help="positions per suite, drawn with --seed; 'all' takes every position (default 30)")
+    run.add_argument("--limit", type=_limit, default=20,
+                     help="positions per suite, drawn with --seed; 'all' takes every position (default 20)")
     run.add_argument("--seed", type=int, default=0, help="seed for subsampling and display order (default 0)")
     run.add_argument("--samples", type=int, default=1, help="completions per system and position, for pass@k (default 1)")
     _add_judge_options(run)
+    run.add_argument("--stop-after", type=float, default=30.0,
+                     help="seconds after which a completion is stopped and recorded as an error (default 30)")
     run.add_argument("--bootstrap", type=int, default=200, help="bootstrap rounds for rating intervals (default 200)")
     run.add_argument("--sandbox-timeout", type=float, default=5.0, help="wall-clock seconds per test program (default 5)")
     run.add_argument("--sandbox-memory", type=int, default=1024, help="address-space limit per test program in MiB (default 1024)")
@@ -74,8 +76,9 @@ def command_run(args) -> int:
     config = RunConfig(suites=args.suites, systems=args.systems, data=str(args.data.resolve()), model=model,
                        dtype=args.dtype or "bfloat16", threads=args.threads, limit=args.limit, seed=args.seed,
                        samples=args.samples, deadline_ms=args.deadline_ms, margin=args.margin,
-                       bootstrap_rounds=args.bootstrap, sandbox_timeout_s=args.sandbox_timeout,
-                       sandbox_memory_mb=args.sandbox_memory, command=shlex.join(["fim-server", "eval", *args.argv]))
+                       stop_after_s=args.stop_after, bootstrap_rounds=args.bootstrap,
+                       sandbox_timeout_s=args.sandbox_timeout, sandbox_memory_mb=args.sandbox_memory,
+                       command=shlex.join(["fim-server", "eval", *args.argv]))
     if args.jobs:
         config.jobs = args.jobs
     run_evaluation(config, args.out, args.report or args.out)

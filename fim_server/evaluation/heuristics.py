@@ -3,8 +3,8 @@
 Used by the judge at positions that have neither tests nor a reference middle
 (the Copilot Arena rows). Each check targets a failure users of completion tools
 report: text that repeats the following code, duplicated closing characters,
-leaked special tokens, degenerate repetition, a double space after ``x = ``, and
-brackets the completion leaves unbalanced.
+leaked special tokens, degenerate repetition, text without code, a double space
+after ``x = ``, syntax errors and brackets the completion leaves unbalanced.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ..context import extract_window, syntax_error_delta
 
 SPECIAL_TOKEN = re.compile(r"<\|[a-z_]+\|>|<fim_(prefix|suffix|middle)>|<(PRE|SUF|MID|EOT)>|</s>|<\|endoftext\|>")
 REPEATED_UNIT = re.compile(r"(\S.{0,7}?)\1{5,}")
+CLOSING_PUNCTUATION = set(")]}>;,:'\"`")
 CONTEXT_LINES = 60
 OPENERS, CLOSERS = "([{", ")]}"
 
@@ -106,11 +107,19 @@ def adds_bracket_errors(text: str, prefix: str, suffix: str, language: str | Non
     return bracket_errors(head + text + tail, comment) > bracket_errors(head + tail, comment)
 
 
+def has_no_code(text: str) -> bool:
+    """True for text without letters or digits that is more than closing punctuation (``..``, ``___``)."""
+    stripped = "".join(text.split())
+    return not any(char.isalnum() for char in stripped) and not set(stripped) <= CLOSING_PUNCTUATION
+
+
 def completion_defects(text: str, prefix: str, suffix: str, language: str | None) -> tuple[str, ...]:
     """Return the names of the defects found in ``text`` inserted between prefix and suffix."""
     if not text.strip():
         return ("empty",)
     found = []
+    if has_no_code(text):
+        found.append("no_code")
     if SPECIAL_TOKEN.search(text):
         found.append("special_tokens")
     if repeats_suffix(text, suffix):

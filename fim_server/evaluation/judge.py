@@ -7,7 +7,8 @@ Rules, in order (the first that separates the two decides):
 2. Exact match with the reference middle (after the suite's normalisation);
    two exact matches tie.
 3. Edit similarity to the reference: a gap of at least ``margin`` wins.
-4. Without a reference: fewer defects (see ``heuristics.py``) wins.
+4. Without a reference: fewer defects (see ``heuristics.py``) wins, so a
+   completion with one defect ties with an empty one and two defects lose to it.
 5. Otherwise a tie.
 
 A completion that failed, or arrived later than the deadline, counts as not

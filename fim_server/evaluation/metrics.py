@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-MAX_SIMILARITY_CHARS = 2000  # longer texts are cut before the O(n*m) edit distance
+from rapidfuzz.distance import Levenshtein
 
 
 def pass_at_k(samples: int, correct: int, k: int) -> float:
@@ -35,21 +35,11 @@ def mean_pass_at_k(counts: list[tuple[int, int]], k: int) -> float:
 
 def levenshtein(a: str, b: str) -> int:
     """Return the edit distance (insertions, deletions, substitutions of code points)."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, start=1):
-        current = [i]
-        for j, char_b in enumerate(b, start=1):
-            cost = 0 if char_a == char_b else 1
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost))
-        previous = current
-    return previous[-1]
+    return Levenshtein.distance(a, b)
 
 
 def edit_similarity(prediction: str, reference: str) -> float:
     """Return ``1 - distance / max(len)``, in [0, 1]; two empty strings are identical."""
-    prediction, reference = prediction[:MAX_SIMILARITY_CHARS], reference[:MAX_SIMILARITY_CHARS]
     longest = max(len(prediction), len(reference))
     if longest == 0:
         return 1.0

@@ -48,17 +48,24 @@ def plot_latency_quality(summary: RunSummary, path: Path) -> None:
                                     "edit similarity (suites with a reference)")):
         xs = [summary.latency[name].p50 for name in systems]
         ys = [quality[name][metric] for name in systems]
-        axis.plot(xs, ys, marker="o", color="tab:blue")
+        axis.plot(xs, ys, marker="o", color="tab:blue", label="wall-clock p50")
         for name, x, y in zip(systems, xs, ys):
             axis.annotate(summary.latency[name].effort, (x, y), textcoords="offset points", xytext=(4, 4))
+        cpu = [summary.latency[name].cpu_p50 for name in systems]
+        if systems and all(value is not None for value in cpu):
+            axis.plot(cpu, ys, marker="s", linestyle="--", color="tab:orange", label="CPU time p50")
         for name in summary.systems:
             if name not in systems and not math.isnan(quality[name][metric]):
                 axis.axhline(quality[name][metric], linestyle=":", linewidth=1, color="gray")
                 axis.annotate(name, (0, quality[name][metric]), xycoords=("axes fraction", "data"),
                               textcoords="offset points", xytext=(2, 2), fontsize=7, color="gray")
-        axis.set_xlabel("p50 latency per completion (ms)")
+        if any(value > 0 for value in xs):
+            axis.set_xscale("log")
+        axis.set_xlabel("per completion (ms, log scale)")
         axis.set_title(label, fontsize=9)
         axis.grid(alpha=0.3)
+        if systems:
+            axis.legend(fontsize=7, loc="center right")
     figure.suptitle("Quality against latency over effort levels (dotted: reference systems)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 
 from .plots import effort_systems, quality_by_system
 from .summary import RunSummary
+from .tasks import REPOSITORY
 
 JUDGE_RULES = """\
 Each battle puts two systems on the same position; which one is displayed first is
@@ -16,9 +18,10 @@ drawn at random. The judge decides by the first rule that separates them:
 2. exact match with the reference middle (two exact matches tie);
 3. edit similarity to the reference, when the gap is at least {margin:g};
 4. at positions without a reference: fewer defects wins. The defects are: empty text,
-   leaked special tokens, text that repeats the code after the cursor, lines that
-   copy the last lines before the cursor, degenerate repetition, a double space
-   after `x = `, and brackets left unbalanced (a syntax check when one is available);
+   text without code (only dots, underscores and the like), leaked special tokens,
+   text that repeats the code after the cursor, lines that copy the last lines
+   before the cursor, degenerate repetition, a double space after `x = `, syntax
+   errors that tree-sitter finds near the cursor, and brackets left unbalanced;
 5. otherwise a tie.
 
 A completion that failed or took longer than {deadline:g} ms counts as not shown
@@ -37,15 +40,25 @@ def _percent(value: float | None) -> str:
     return "-" if value is None or math.isnan(value) else f"{100 * value:.1f}%"
 
 
+def _model_line(config, training: dict) -> str:
+    if not config.model:
+        return "- Model: none (no pipeline system in this run)."
+    path = Path(config.model)
+    shown = path.relative_to(REPOSITORY) if path.is_relative_to(REPOSITORY) else path
+    return (f"- Model: `{shown}` ({config.model_fingerprint}), held-out loss "
+            f"{_number(training.get('valid_loss'))} at export.")
+
+
 def setup_section(summary: RunSummary, config) -> list[str]:
     env = summary.environment
     training = env.get("model_training") or {}
     lines = ["## Setup", "",
              f"- Machine: {env.get('cpu')}, {env.get('cores')} cores, load average {env.get('load_average_1m')} "
-             f"at the start; Python {env.get('python')}, torch {env.get('torch')} ({env.get('torch_threads')} threads).",
+             f"at the start and {env.get('load_average_1m_end', '?')} after the completions; Python "
+             f"{env.get('python')}, torch {env.get('torch')} with {config.threads or env.get('torch_threads')} "
+             "thread(s) for the model.",
              f"- Code: commit {env.get('commit')}; run started {env.get('date')}.",
-             f"- Model: `{config.model}` ({config.model_fingerprint}); training step {training.get('step', '?')}, "
-             f"held-out loss {_number(training.get('valid_loss'))}.",
+             _model_line(config, training),
              f"- Deadline {config.deadline_ms:g} ms; edit-similarity margin {config.margin:g}; sandbox limits "
              f"{config.sandbox_timeout_s:g} s wall clock and {config.sandbox_memory_mb} MiB per program, "
              f"{config.jobs} programs in parallel.",
@@ -60,11 +73,11 @@ def setup_section(summary: RunSummary, config) -> list[str]:
 
 def quality_section(summary: RunSummary, config) -> list[str]:
     lines = ["## Quality by suite", "",
-             "Raw completions, before the deadline rule; `shown` is the share returned without error within the "
-             "deadline. Latency is wall-clock time per completion through the pipeline.", ""]
+             "Raw completions, before the deadline rule. `non-empty` is the share with any text; `shown` is the "
+             "share returned without error within the deadline. Latency is wall-clock time per completion.", ""]
     ks = sorted({k for score in summary.scores for k in score.pass_at})
-    header = ["system", *[f"pass@{k}" for k in ks], "exact match", "edit sim.", "no defect", "shown", "p50 ms",
-              "p95 ms", "errors"]
+    header = ["system", *[f"pass@{k}" for k in ks], "exact match", "edit sim.", "no defect", "non-empty", "shown",
+              "p50 ms", "p95 ms", "errors"]
     for suite in summary.selected:
         rows = [score for score in summary.scores if score.suite == suite]
         if not rows:
@@ -72,7 +85,7 @@ def quality_section(summary: RunSummary, config) -> list[str]:
         lines += [f"### {suite}", "", "| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
         for score in rows:
             cells = [score.system, *[_percent(score.pass_at.get(k)) for k in ks], _percent(score.exact),
-                     _number(score.similarity), _percent(score.clean), _percent(score.shown),
+                     _number(score.similarity), _percent(score.clean), _percent(score.nonempty), _percent(score.shown),
                      _number(score.latency_p50, 0), _number(score.latency_p95, 0), str(score.errors)]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
@@ -84,12 +97,16 @@ def effort_section(summary: RunSummary, plots: dict[str, str]) -> list[str]:
     lines = ["## Latency and quality over effort levels", "",
              "Macro averages over suites: pass@1 over the execution suites, exact match and edit similarity over "
              "the suites with a reference middle.", "",
-             "| system | p50 ms | p95 ms | mean model steps | pass@1 | exact match | edit sim. |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "Latency is wall-clock time per completion on this machine, as loaded as it was; CPU is the "
+             "process CPU time per completion (all threads), which other load on the machine inflates far less.", "",
+             "| system | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | mean model steps | pass@1 | exact match "
+             "| edit sim. |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     ordered = effort_systems(summary) + [name for name in summary.systems if name not in effort_systems(summary)]
     for name in ordered:
         info, values = summary.latency[name], quality[name]
-        lines.append(f"| {name} | {_number(info.p50, 0)} | {_number(info.p95, 0)} | {_number(info.mean_model_steps, 1)} "
+        lines.append(f"| {name} | {_number(info.p50, 0)} | {_number(info.p95, 0)} | {_number(info.cpu_p50, 0)} "
+                     f"| {_number(info.cpu_p95, 0)} | {_number(info.mean_model_steps, 1)} "
                      f"| {_percent(values['pass@1'])} | {_percent(values['exact'])} | {_number(values['similarity'])} |")
     if "latency_quality" in plots:
         lines += ["", f"![latency against quality]({plots['latency_quality']})"]

@@ -59,10 +59,11 @@ class RunConfig:
     model: str = ""
     dtype: str = "bfloat16"
     threads: int | None = None
-    limit: int | None = 30  # tasks per suite, drawn with ``seed``; None takes all
+    limit: int | None = 20  # tasks per suite, drawn with ``seed``; None takes all
     seed: int = 0
     samples: int = 1  # completions per (system, task); pass@k needs samples >= k
     deadline_ms: float = 1000.0
+    stop_after_s: float = 30.0  # model calls still running after this are stopped (recorded as errors)
     margin: float = 0.1
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     sandbox_timeout_s: float = 5.0
@@ -129,7 +130,8 @@ def generate(config: RunConfig, tasks: list[Task], run_dir: Path) -> None:
     """Complete every task with every system, skipping rows already in completions.jsonl."""
     path = run_dir / "completions.jsonl"
     done = {(row["system_spec"], row["task_id"], row["sample"]) for row in read_rows(path)}
-    context = BuildContext(model=config.model, dtype=config.dtype, threads=config.threads)
+    context = BuildContext(model=config.model, dtype=config.dtype, threads=config.threads,
+                           stop_after_s=config.stop_after_s)
     total = len(config.systems) * len(tasks) * config.samples
     with RowWriter(path) as writer, tqdm(total=total, desc="completions", unit="row", dynamic_ncols=True) as progress:
         for spec in config.systems:
@@ -147,6 +149,7 @@ def generate(config: RunConfig, tasks: list[Task], run_dir: Path) -> None:
                     writer.write({"system": system.name, "system_spec": spec, "kind": system.kind,
                                   "task_id": task.task_id, "suite": task.suite, "sample": sample,
                                   "text": completion.text, "latency_ms": round(completion.latency_ms, 3),
+                                  "cpu_ms": None if completion.cpu_ms is None else round(completion.cpu_ms, 3),
                                   "error": completion.error, "info": completion.info})
                     progress.update(1)
             finally:

@@ -29,6 +29,7 @@ class SuiteScores:
     similarity: float | None = None
     clean: float | None = None  # suites without a reference: share with no defect
     shown: float = 0.0  # share returned without error within the deadline
+    nonempty: float = 0.0  # share with any non-blank text (before the deadline rule)
     errors: int = 0
     latency_p50: float = 0.0
     latency_p95: float = 0.0
@@ -41,6 +42,8 @@ class SystemLatency:
     latencies_ms: list[float]
     p50: float
     p95: float
+    cpu_p50: float | None  # CPU time per completion, less sensitive than wall-clock time to other load
+    cpu_p95: float | None
     mean_model_steps: float | None
     effort: str | None  # pipeline systems only
 
@@ -108,6 +111,7 @@ def score_suite(system: str, suite_tasks: list[Task], by_task: dict[str, list[di
     scores = SuiteScores(system=system, suite=handled[0].suite, judged_by=judged_by, tasks=len(handled),
                          errors=sum(row["error"] is not None for row in first_rows), latency_p50=p50, latency_p95=p95)
     scores.shown = float(np.mean([shown_text(r["text"], r["error"], r["latency_ms"], deadline_ms)[0] for r in first_rows]))
+    scores.nonempty = float(np.mean([bool(row["text"].strip()) for row in first_rows]))
     if judged_by == "execution":
         counts = [(len(by_task[t.task_id]), sum(_passed(executions, t, r["text"]) for r in by_task[t.task_id]))
                   for t in handled]
@@ -145,9 +149,12 @@ def system_latency(system: str, by_task: dict[str, list[dict]]) -> SystemLatency
     latencies = [row["latency_ms"] for row in rows]
     steps = [row["info"]["model_steps"] for row in rows if "model_steps" in row.get("info", {})]
     p50, p95 = _percentiles(latencies)
+    cpu = [row["cpu_ms"] for row in rows if row.get("cpu_ms") is not None]
+    cpu_p50, cpu_p95 = _percentiles(cpu) if cpu else (None, None)
     effort = next((row["info"]["effort"] for row in rows if "effort" in row.get("info", {})), None)
     return SystemLatency(system=system, kind=rows[0]["kind"] if rows else "", latencies_ms=latencies, p50=p50, p95=p95,
-                         mean_model_steps=float(np.mean(steps)) if steps else None, effort=effort)
+                         cpu_p50=cpu_p50, cpu_p95=cpu_p95, mean_model_steps=float(np.mean(steps)) if steps else None,
+                         effort=effort)
 
 
 def summarize(*, tasks: list[Task], rows: list[dict], executions: dict[str, dict], specs: list[str],

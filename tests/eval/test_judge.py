@@ -89,7 +89,7 @@ def test_broken_syntax_loses_to_empty_without_reference():
     empty = judge_completion(OPEN_TASK, True, "")
     garbage = judge_completion(OPEN_TASK, True, "((((,,")
     assert empty.defects == ("empty",)
-    assert set(garbage.defects) == {"syntax_errors", "unbalanced_brackets"}
+    assert set(garbage.defects) == {"no_code", "syntax_errors", "unbalanced_brackets"}
     assert judge_battle(empty, garbage).outcome == 1.0
 
 
@@ -131,3 +131,16 @@ def test_bracket_errors_ignore_strings_and_comments():
 def test_unbalanced_completion_in_unknown_language():
     defects = completion_defects("compute(a, (b", "x = ", "\n", None)
     assert "unbalanced_brackets" in defects
+
+
+@pytest.mark.parametrize("text, expected", [("..", True), ("___", True), (". . .", True), (")", False),
+                                            ("});", False), ("x", False), ("'", False)])
+def test_text_without_code(text, expected):
+    assert ("no_code" in completion_defects(text, "value = f(", "\n", "python")) is expected
+
+
+def test_text_without_code_ties_with_empty():
+    dots = judge_completion(OPEN_TASK, True, "..")
+    empty = judge_completion(OPEN_TASK, True, "")
+    assert "no_code" in dots.defects
+    assert judge_battle(dots, empty).outcome <= 0.5
