@@ -1,5 +1,6 @@
-"""Fixtures that run real editors (headless Neovim, the VS Code extension under Node) against
-the real ``fim-server lsp``; most use the scripted test engine so they run without weights."""
+"""Fixtures that run headless Neovim against the real ``fim-server lsp``.
+
+Most tests set the server's scripted test engine, so they run without model weights."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ PLUGIN = REPOSITORY / "editor-clients" / "nvim"
 SERVER_COMMAND = os.environ.get("FIM_SERVER_COMMAND") or str(Path(sys.executable).with_name("fim-server"))
 TEST_ENGINE_VARIABLE = "FIM_SERVER_LSP_TEST_ENGINE"
 
-# Collects vim.notify messages so tests can read what the user was told.
+# Collects vim.notify messages so tests can read what the user saw.
 INIT_LUA = """
 vim.opt.runtimepath:prepend({plugin})
 vim.opt.swapfile = false

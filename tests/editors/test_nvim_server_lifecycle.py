@@ -60,13 +60,14 @@ def test_crashed_server_restarts(start_nvim, tmp_path):
     assert session.wait_ghost() == ["return a + b"]
 
 
-def test_invalid_option_falls_back(start_nvim, tmp_path):
+def test_invalid_option_and_effort_change(start_nvim, tmp_path):
     session = start_nvim(engine_script(rules=RULES, text=""))
     session.setup(effort="extreme", keymaps={"accept": "<M-a>"})
     [warning] = messages(session, WARN)
     assert "invalid effort" in warning
     assert "extreme" in warning
     assert session.lua("return require('fim_server').options.effort") == "low"
+
     session.open(tmp_path / "example.py", "")
     session.wait_attached()
     session.feed("idef add(a, b):<CR>")
@@ -74,14 +75,12 @@ def test_invalid_option_falls_back(start_nvim, tmp_path):
     session.feed("<M-a>")
     session.wait_for(lambda: session.lines()[1] == "    return a + b", "the accepted text")
 
-
-def test_effort_change_reaches_server(start_nvim, tmp_path):
-    session = start_nvim(engine_script(rules=RULES, text=""))
-    session.setup(effort="low")
-    session.open(tmp_path / "example.py", "")
-    session.wait_attached()
     session.nvim.command("FimServer effort high")
     log_path = session.lua("return vim.lsp.get_log_path()")
-    session.wait_for(lambda: "workspace/didChangeConfiguration applied" in open(log_path).read()
-                     and "effort='high'" in open(log_path).read(), "the server to apply effort high")
+
+    def applied_high() -> bool:
+        text = open(log_path).read()
+        return "workspace/didChangeConfiguration applied" in text and "effort='high'" in text
+
+    session.wait_for(applied_high, "the server to apply effort high")
     assert session.lua("return vim.lsp.get_clients({ name = 'fim_server' })[1].settings.fimServer.effort") == "high"
