@@ -86,7 +86,7 @@ def pad_context_caches(caches: list[ContextCache], rows: list[int]) -> ContextCa
 
 
 def canvas_layout(prefix_lengths: list[int], states: list[DenoiseState], width: int):
-    """RoPE positions and segments (R, width) for the stacked canvases of several requests.
+    """Build RoPE positions and segments (R, width) for the stacked canvases of several requests.
 
     A request's canvas continues right after its own prefix; slots beyond a
     row's length, or beyond its request's width, are ``SLOT_PAD``.
@@ -102,7 +102,7 @@ def canvas_layout(prefix_lengths: list[int], states: list[DenoiseState], width: 
 
 
 def stack_canvases(states: list[DenoiseState], width: int, pad_id: int) -> torch.Tensor:
-    """Current canvas tokens of every request, right-padded to (R, width)."""
+    """Stack the current canvas tokens of every request, right-padded to (R, width)."""
     rows = []
     for state in states:
         tokens = state.tokens
