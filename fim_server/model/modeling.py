@@ -9,6 +9,7 @@ and a canvas step.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -174,6 +175,12 @@ class FimDiffusionModel(PreTrainedModel):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_hidden_layers))
         self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.post_init()
+        # Residual projections start smaller (GPT-2 style) so that the residual
+        # stream does not grow with depth at initialisation.
+        residual_std = config.initializer_range / math.sqrt(2 * config.num_hidden_layers)
+        for block in self.blocks:
+            nn.init.normal_(block.attn.out.weight, mean=0.0, std=residual_std)
+            nn.init.normal_(block.mlp.down.weight, mean=0.0, std=residual_std)
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range

@@ -120,7 +120,16 @@ def sample_canvas_length(middle_len: int, max_canvas: int, rng: random.Random, u
     if unconditional:
         return middle_len
     room = max_canvas - middle_len
-    extra = rng.randint(1, min(4, room)) if rng.random() < 0.5 else rng.randint(1, room)
+    draw = rng.random()
+    if draw < 0.4:
+        extra = rng.randint(1, min(4, room))
+    elif draw < 0.85:
+        # Most padding stays near the middle's own length, so end-of-middle
+        # targets do not outnumber code tokens and the model does not learn to
+        # predict an empty middle everywhere.
+        extra = rng.randint(1, min(room, 2 * middle_len + 4))
+    else:
+        extra = rng.randint(1, room)
     return middle_len + extra
 
 
@@ -129,12 +138,15 @@ def collate(
 ) -> Batch:
     """Lay examples out in fixed suffix | prefix | canvas slots and apply the forward noising.
 
-    Noising: t ~ U(eps, 1) stratified over the batch; each canvas token is masked
-    with probability t (at least one per example). The loss weight of a masked
-    token is 1/t divided by the canvas length, so the sum over a sequence is the
-    MDLM/LLaDA estimate of the negative ELBO per canvas token. Trailing
-    end-of-middle tokens after the first get ``pad_weight`` so that the model is
-    not pushed towards short outputs.
+    Noising: the number of masked canvas tokens k is uniform on 1..C (stratified
+    over the batch), and the k positions are uniform among the C canvas slots.
+    Each masked token weighs 1/k, so a sequence contributes the mean
+    cross-entropy of its masked tokens. This is the discrete form of the masked
+    diffusion bound (t = k/C, weight 1/t per token, normalised by C); it avoids
+    the unbounded 1/t weights that a continuous t near zero gives on short
+    canvases, where one forced masked token would weigh up to 1000 times more
+    than the rest of the batch. Trailing end-of-middle tokens after the first
+    get ``pad_weight`` so that the model is not pushed towards short outputs.
     """
     s_max, p_max, c_max = config.max_suffix_tokens, config.max_prefix_tokens, config.max_canvas_tokens
     length = s_max + p_max + c_max
@@ -144,9 +156,7 @@ def collate(
     position_ids = torch.zeros((batch, length), dtype=torch.long)
     targets = torch.full((batch, length), config.pad_token_id, dtype=torch.long)
     weights = torch.zeros((batch, length))
-    eps = 1e-3
     for row, example in enumerate(examples):
-        t = eps + (1 - eps) * (row + rng.random()) / batch
         s, p = len(example.suffix), len(example.prefix)
         canvas_len = sample_canvas_length(len(example.middle), c_max, rng, example.kind == "unconditional")
         canvas = example.middle + [config.eom_token_id] * (canvas_len - len(example.middle))
@@ -157,15 +167,17 @@ def collate(
         segment_ids[row, s_max : s_max + p] = PREFIX
         position_ids[row, s_max : s_max + p] = torch.arange(p)
         start = s_max + p_max
-        masked = [rng.random() < t for _ in canvas]
-        if not any(masked):
-            masked[rng.randrange(len(canvas))] = True
-        for i, (token, is_masked) in enumerate(zip(canvas, masked)):
-            input_ids[row, start + i] = config.mask_token_id if is_masked else token
+        fraction = (row + rng.random()) / batch  # stratified over the batch
+        masked_count = min(canvas_len, 1 + int(fraction * canvas_len))
+        masked = set(rng.sample(range(canvas_len), masked_count))
+        for i, token in enumerate(canvas):
             targets[row, start + i] = token
-            if is_masked:
+            if i in masked:
+                input_ids[row, start + i] = config.mask_token_id
                 trailing_pad = i > len(example.middle)
-                weights[row, start + i] = (pad_weight if trailing_pad else 1.0) / (t * canvas_len)
+                weights[row, start + i] = (pad_weight if trailing_pad else 1.0) / masked_count
+            else:
+                input_ids[row, start + i] = token
         segment_ids[row, start : start + canvas_len] = CANVAS
         position_ids[row, start : start + canvas_len] = p + torch.arange(canvas_len)
     return Batch(input_ids, segment_ids, position_ids, targets, weights)
