@@ -163,7 +163,9 @@ class DaemonServer:
         while True:
             await asyncio.sleep(period)
             idle = time.monotonic() - self._last_activity
-            if self._running_fills == 0 and idle >= self.idle_timeout:
+            # HTTP completions run on the engine without passing through the socket, so ask the engine too.
+            engine_busy = getattr(self.engine, "active_requests", 0) + getattr(self.engine, "queue_depth", 0)
+            if self._running_fills == 0 and not engine_busy and idle >= self.idle_timeout:
                 self.stop(f"idle for {idle:.0f} s")
                 return
 
