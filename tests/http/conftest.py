@@ -1,45 +1,10 @@
-"""Run the HTTP API on 127.0.0.1 (a free port) in a background thread, backed by a chosen engine."""
-
-import asyncio
-import threading
-from contextlib import contextmanager
+"""Fixtures for the HTTP API tests: a scripted engine behind a real server on loopback."""
 
 import httpx
 import pytest
-import uvloop
+from http_helpers import continuation, running_api
 
 from fim_server.engine.fake import FakeEngine
-from fim_server.http import CompletionService, HttpOptions, bind_socket, create_app, make_server
-from fim_server.pipeline import CompletionPipeline
-
-
-@contextmanager
-def running_api(engine, *, api_key=None, max_body_bytes=4 * 1024 * 1024, request_timeout=30.0, max_inflight=64):
-    """Yield (base URL, service) while a real uvicorn server listens on loopback."""
-    pipeline = CompletionPipeline(engine)
-    service = CompletionService(pipeline, max_inflight=max_inflight, request_timeout=request_timeout)
-    options = HttpOptions(model_name="test-model", api_key=api_key, max_body_bytes=max_body_bytes)
-    server = make_server(create_app(service, options))
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    thread = threading.Thread(target=lambda: uvloop.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}", service
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        service.close()
-        pipeline.close()
-
-
-def continuation(prefix: str, suffix: str) -> str:
-    """Scripted model output that post-processing leaves alone; tests read FakeEngine.calls for the input."""
-    return "result_value + 1"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 
-from conftest import continuation, running_api
+from http_helpers import continuation, running_api
 from fim_server.engine.fake import FakeEngine
 from fim_server.http import check_bind_host
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import running_api
+from http_helpers import running_api
 from fim_server.engine.batching import BatchedEngine
 from fim_server.engine.engine import DiffusionEngine
 from fim_server.pipeline import CompletionPipeline, CompletionRequest
