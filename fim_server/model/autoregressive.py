@@ -5,17 +5,20 @@ Token layout (prefix-suffix-middle, PSM), one sequence per example::
     prefix tokens | suffix tokens | <middle sentinel> | middle tokens | <|eom|>
     segment PREFIX  segment SUFFIX  segment CANVAS ...................
 
-The tokenizer is shared with the diffusion model, so no new ids are added:
-segment embeddings mark where the prefix ends and the suffix starts (PSM's
-``<PRE>`` and ``<SUF>`` sentinels), the ``<|mask|>`` id (0, never generated
-here) is the ``<MID>`` sentinel whose output predicts the first middle token, and
-``<|eom|>`` (1) ends the middle. RoPE positions run 0..n-1 over the whole
-sequence and attention is causal in position order.
+The tokenizer is shared with the diffusion model, so no new ids are added and
+ids 0-2 keep their meaning. Segment embeddings mark where the prefix ends and the
+suffix starts, in place of PSM's ``<PRE>`` and ``<SUF>`` sentinel tokens. The
+``<|mask|>`` id (0), which this model never generates, is the ``<MID>`` sentinel
+whose output predicts the first middle token. ``<|eom|>`` (1) ends the middle.
+RoPE positions run 0..n-1 over the whole sequence and attention is causal in
+position order.
 
 Shapes: B batch, L new tokens, Lc cached tokens, V vocabulary.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +28,7 @@ from transformers import PretrainedConfig, PreTrainedModel
 from .modeling import SLOT_PAD, Block, ContextCache, RMSNorm, rope_tables
 
 
-# Field defaults; the size fields and token budgets match FimDiffusionConfig so that
+# Field defaults. The size fields and token budgets match FimDiffusionConfig, so
 # both models train on identical FIM examples.
 CONFIG_DEFAULTS = {
     "vocab_size": 8192,
@@ -45,7 +48,7 @@ CONFIG_DEFAULTS = {
 
 
 class FimAutoregressiveConfig(PretrainedConfig):
-    """Hyperparameters of :class:`FimAutoregressiveModel`; fields and defaults are in ``CONFIG_DEFAULTS``."""
+    """Hyperparameters of :class:`FimAutoregressiveModel`, with the fields and defaults of ``CONFIG_DEFAULTS``."""
 
     model_type = "fim-autoregressive"
 
@@ -66,7 +69,7 @@ class FimAutoregressiveConfig(PretrainedConfig):
 def causal_allowed(q_seg: torch.Tensor, q_pos: torch.Tensor, k_seg: torch.Tensor, k_pos: torch.Tensor) -> torch.Tensor:
     """Boolean mask (B, 1, Lq, Lk), True where a query may attend to a key at the same or an earlier position.
 
-    Padding keys are never visible; padding queries see every key so that no row
+    Padding keys are never visible. Padding queries see every key so that no row
     is fully masked (their outputs are discarded).
     """
     allowed = (k_pos[:, None, :] <= q_pos[:, :, None]) & (k_seg[:, None, :] != SLOT_PAD)  # (B, Lq, Lk)
@@ -88,6 +91,11 @@ class FimAutoregressiveModel(PreTrainedModel):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_hidden_layers))
         self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.post_init()
+        # The same scaled residual initialisation as FimDiffusionModel, so that matched runs start alike.
+        residual_std = config.initializer_range / math.sqrt(2 * config.num_hidden_layers)
+        for block in self.blocks:
+            nn.init.normal_(block.attn.out.weight, mean=0.0, std=residual_std)
+            nn.init.normal_(block.mlp.down.weight, mean=0.0, std=residual_std)
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range

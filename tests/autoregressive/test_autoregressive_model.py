@@ -89,3 +89,16 @@ def test_save_and_load_through_auto_classes(tmp_path):
     ids, segments, positions = psm_tensors(4, 2, 2)
     with torch.no_grad():
         torch.testing.assert_close(loaded(ids, segments, positions), model(ids, segments, positions))
+
+
+def test_same_seed_gives_diffusion_weights():
+    from fim_server.model import FimDiffusionConfig, FimDiffusionModel
+
+    shape = dict(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    torch.manual_seed(7)
+    autoregressive = FimAutoregressiveModel(FimAutoregressiveConfig(**shape)).state_dict()
+    torch.manual_seed(7)
+    diffusion = FimDiffusionModel(FimDiffusionConfig(**shape)).state_dict()
+    assert autoregressive.keys() == diffusion.keys()
+    for name, tensor in autoregressive.items():
+        assert torch.equal(tensor, diffusion[name]), name
