@@ -2,9 +2,8 @@
 
 import pytest
 from lsprotocol import types
+from lsp_helpers import fixture_text, inline, inline_params, insert_text, items_of, open_document, stats
 from pytest_lsp import LanguageClient
-
-from lsp_helpers import fixture_text, inline, insert_text, items_of, open_document, stats
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -122,3 +121,26 @@ async def test_close_forgets_document(vscode: LanguageClient):
         text_document=types.TextDocumentIdentifier(uri=uri)))
     with pytest.raises(Exception, match="document not open"):
         await inline(vscode, uri, 0, 8)
+
+
+async def test_extends_selected_menu_item(vscode: LanguageClient):
+    uri = "file:///tmp/inline/selected.py"
+    open_document(vscode, uri, "items = []\ntot")
+    selected = types.SelectedCompletionInfo(
+        range=types.Range(start=types.Position(line=1, character=0), end=types.Position(line=1, character=3)),
+        text="total = ")
+    params = inline_params(uri, 1, 3)
+    params.context.selected_completion_info = selected
+    [item] = items_of(await vscode.text_document_inline_completion_async(params))
+    assert item.insert_text == "total = compute_total(items)"
+    assert item.range == selected.range
+
+
+async def test_selected_item_elsewhere_is_ignored(vscode: LanguageClient):
+    uri = "file:///tmp/inline/selected_elsewhere.py"
+    open_document(vscode, uri, "items = []\ntot")
+    params = inline_params(uri, 1, 3)
+    params.context.selected_completion_info = types.SelectedCompletionInfo(
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=5)),
+        text="items")
+    assert items_of(await vscode.text_document_inline_completion_async(params)) == []
