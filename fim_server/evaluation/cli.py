@@ -37,8 +37,8 @@ def add_run_parser(sub) -> None:
     run.add_argument("--model", help="model folder for pipeline systems (default: the configured or bundled model)")
     run.add_argument("--dtype", choices=["bfloat16", "float32"], help="weights dtype (default bfloat16)")
     run.add_argument("--threads", type=int, help="torch CPU threads for the model (default: torch decides)")
-    run.add_argument("--limit", type=_limit, default=20,
-                     help="positions per suite, drawn with --seed; 'all' takes every position (default 20)")
+    run.add_argument("--limit", type=_limit, default=15,
+                     help="positions per suite, drawn with --seed; 'all' takes every position (default 15)")
     run.add_argument("--seed", type=int, default=0, help="seed for subsampling and display order (default 0)")
     run.add_argument("--samples", type=int, default=1, help="completions per system and position, for pass@k (default 1)")
     _add_judge_options(run)

@@ -151,10 +151,10 @@ def agreement_section(summary: RunSummary) -> list[str]:
     return lines + [""]
 
 
-def render_report(summary: RunSummary, config, plots: dict[str, str], title: str) -> str:
+def render_report(summary: RunSummary, config, plots: dict[str, str], title: str, command: str) -> str:
     lines = [f"# Evaluation report: {title}", "",
              "Every completion went through `fim_server.pipeline.CompletionPipeline`, the code path the editor "
-             "front ends use. Reproduce with:", "", "```", config.command or "fim-server eval run", "```", ""]
+             "front ends use. Reproduce with:", "", "```", command, "```", ""]
     lines += setup_section(summary, config)
     lines += effort_section(summary, plots)
     lines += arena_section(summary, config, plots)

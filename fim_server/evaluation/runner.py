@@ -20,11 +20,13 @@ import hashlib
 import json
 import logging
 import os
+import shlex
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from tqdm import tqdm
 
+from ..config import BUNDLED_MODEL
 from .arena import judge_agreement
 from .datasets import arena_path, load_arena_votes
 from .environment import describe_environment
@@ -34,7 +36,7 @@ from .report import render_report
 from .sandbox import SandboxLimits, run_program
 from .systems import BuildContext, build_system, parse_spec
 from .summary import RunSummary, group_rows, needed_programs, summarize
-from .tasks import Task, load_suite, subsample
+from .tasks import DEFAULT_DATA, Task, load_suite, subsample
 
 log = logging.getLogger("fim_server.evaluation")
 
@@ -59,7 +61,7 @@ class RunConfig:
     model: str = ""
     dtype: str = "bfloat16"
     threads: int | None = None
-    limit: int | None = 20  # tasks per suite, drawn with ``seed``; None takes all
+    limit: int | None = 15  # tasks per suite, drawn with ``seed``; None takes all
     seed: int = 0
     samples: int = 1  # completions per (system, task); pass@k needs samples >= k
     deadline_ms: float = 1000.0
@@ -188,6 +190,35 @@ def save_config(run_dir: Path, config: RunConfig, extra: dict) -> None:
     (run_dir / "run.json").write_text(json.dumps(asdict(config) | extra, indent=1) + "\n")
 
 
+def _shown_path(path: Path | str) -> str:
+    """Return ``path`` relative to the repository when it is inside it, so commands read the same anywhere."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(REPOSITORY)) if resolved.is_relative_to(REPOSITORY) else str(resolved)
+
+
+def reproduce_command(config: RunConfig, run_dir: Path, report_dir: Path) -> str:
+    """Return a ``fim-server eval run`` command that selects the same positions and settings."""
+    defaults = RunConfig()
+    words = ["fim-server", "eval", "run"]
+    if config.suites != defaults.suites:
+        words += ["--suites", *config.suites]
+    if config.systems != defaults.systems:
+        words += ["--systems", *config.systems]
+    if Path(config.data).resolve() != DEFAULT_DATA.resolve():
+        words += ["--data", _shown_path(config.data)]
+    if config.model and Path(config.model).resolve() != BUNDLED_MODEL.resolve():
+        words += ["--model", _shown_path(config.model)]
+    words += ["--limit", "all" if config.limit is None else str(config.limit), "--seed", str(config.seed)]
+    optional = [("--samples", config.samples, defaults.samples), ("--threads", config.threads, None),
+                ("--dtype", config.dtype, defaults.dtype), ("--deadline-ms", config.deadline_ms, defaults.deadline_ms),
+                ("--margin", config.margin, defaults.margin), ("--stop-after", config.stop_after_s, defaults.stop_after_s)]
+    for flag, value, default in optional:
+        if value is not None and value != default:
+            words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    words += ["--out", _shown_path(run_dir), "--report", _shown_path(report_dir)]
+    return shlex.join(words)
+
+
 def write_outputs(summary: RunSummary, config: RunConfig, run_dir: Path, report_dir: Path) -> None:
     """Write battles.jsonl to the run folder and the report, plots and summary.json to ``report_dir``."""
     with open(run_dir / "battles.jsonl", "w", encoding="utf-8") as handle:
@@ -195,7 +226,9 @@ def write_outputs(summary: RunSummary, config: RunConfig, run_dir: Path, report_
             handle.write(json.dumps(asdict(battle)) + "\n")
     report_dir.mkdir(parents=True, exist_ok=True)
     plots = write_plots(summary, report_dir, config.deadline_ms)
-    (report_dir / "report.md").write_text(render_report(summary, config, plots, report_dir.name), encoding="utf-8")
+    command = reproduce_command(config, run_dir, report_dir)
+    (report_dir / "report.md").write_text(render_report(summary, config, plots, report_dir.name, command),
+                                          encoding="utf-8")
     machine_readable = {
         "config": asdict(config), "environment": summary.environment, "selected": summary.selected,
         "available": summary.available, "scores": [asdict(score) for score in summary.scores],

@@ -1,12 +1,16 @@
 """Run untrusted Python programs (model completions spliced into tests) in a subprocess.
 
 Each program runs in a fresh temporary folder, under ``python -I -S -B`` with the
-guard script in ``_guard.py``: limits on address space, CPU time and file size
-(``resource.setrlimit``), audit hooks that reject sockets, process creation and
-writes outside the folder, and, where ``unshare`` can create one, a private network
-namespace with no interfaces up. The parent kills the whole process group when the
+guard script in ``_guard.py``. The guard sets limits on address space, CPU time and
+file size (``resource.setrlimit``) and installs audit hooks that reject sockets,
+process creation and writes outside the folder. Where ``unshare`` can create one,
+the program also gets a private network namespace with no interfaces up. The parent kills the whole process group when the
 wall-clock limit passes, so a hung or crashing program is a failed sample, never a
 hung evaluation.
+
+NOTE: programs run as the invoking user. Dropping to an unprivileged user would
+add a permission layer, but the interpreter must then be readable by that user,
+which a Python installed under a private home folder (0700) is not.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ class SandboxLimits:
 
     timeout_s: float = 5.0  # wall clock, enforced by the parent
     memory_mb: int = 1024  # address space (RLIMIT_AS)
-    file_mb: int = 16  # largest file the program may write, stdout included (RLIMIT_FSIZE)
+    file_mb: int = 16  # largest file the program may write (RLIMIT_FSIZE)
     network_namespace: bool = True  # use `unshare -n` when it works on this machine
 
 

@@ -66,7 +66,7 @@ def make_config(tiny_data, hole_file, **overrides):
     return RunConfig(**values)
 
 
-def test_run_writes_report_and_ranks_reference_first(tiny_data, hole_file, late_oracle, tmp_path):
+def test_run_report_ranks_reference_first(tiny_data, hole_file, late_oracle, tmp_path):
     run_dir, report_dir = tmp_path / "run", tmp_path / "report"
     summary = run_evaluation(make_config(tiny_data, hole_file), run_dir, report_dir)
     ratings = {rating.system: rating.rating for rating in summary.ratings}
@@ -163,3 +163,17 @@ def test_cli_holes_and_agreement(tiny_data, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "votes 2; the user accepted the first completion in 1" in printed
     assert "judge decided 2, agreed 1" in printed
+
+
+def test_reproduce_command_lists_what_differs(tmp_path):
+    from fim_server.evaluation.runner import REPOSITORY, reproduce_command
+    from fim_server.evaluation.tasks import DEFAULT_DATA
+
+    default = RunConfig(data=str(DEFAULT_DATA), limit=15)
+    command = reproduce_command(default, REPOSITORY / "eval/runs/x", REPOSITORY / "eval/reports/x")
+    assert command == "fim-server eval run --limit 15 --seed 0 --out eval/runs/x --report eval/reports/x"
+
+    changed = RunConfig(data=str(tmp_path), systems=["empty"], limit=None, seed=3, threads=1, deadline_ms=500.0)
+    command = reproduce_command(changed, tmp_path / "run", tmp_path / "report")
+    assert command.startswith("fim-server eval run --systems empty --data ")
+    assert "--limit all --seed 3 --threads 1 --deadline-ms 500 --out " in command
