@@ -51,8 +51,9 @@ async function activate(settings = {}, { engine = { text: '' } } = {}) {
         process.env[TEST_ENGINE_VARIABLE] = JSON.stringify(engine);
     }
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fim-vscode-'));
-    process.env.XDG_CONFIG_HOME = path.join(home, 'config');
-    process.env.XDG_CACHE_HOME = path.join(home, 'cache');
+    for (const name of ['CONFIG', 'DATA', 'STATE', 'CACHE']) {
+        process.env[`XDG_${name}_HOME`] = path.join(home, name.toLowerCase());
+    }
     for (const [key, value] of Object.entries({ serverCommand: serverCommand(), ...settings })) {
         control.settings.set(`fimServer.${key}`, value);
     }

@@ -3,6 +3,8 @@ local M = {}
 
 local health = vim.health
 
+local HELP_TIMEOUT_MS = 60000
+
 local function check_setup(fim)
   if not fim.options then
     health.error('setup() was not called', { 'Add require("fim_server").setup() to your config.' })
@@ -26,11 +28,16 @@ local function check_command(options)
     return
   end
   health.ok(('server command: %s'):format(path))
+  -- `fim-server --help` imports the whole package, which takes seconds on a busy machine.
   local ok, result = pcall(function()
-    return vim.system({ path, '--help' }, { text = true }):wait(20000)
+    return vim.system({ path, '--help' }, { text = true }):wait(HELP_TIMEOUT_MS)
   end)
   if not ok then
     health.error(('running %s --help failed: %s'):format(path, result))
+  elseif result.code == 124 then
+    -- vim.system kills a process that outlives wait() and reports exit code 124.
+    health.warn(('%s --help did not finish within %d s; the subcommand check was skipped')
+      :format(path, HELP_TIMEOUT_MS / 1000))
   elseif result.code ~= 0 then
     health.error(('%s --help exited with code %d'):format(path, result.code), { vim.trim(result.stderr or '') })
   elseif not (result.stdout or ''):find('lsp', 1, true) then
