@@ -4,12 +4,7 @@ and a suggestion it makes appears as ghost text and is accepted."""
 from __future__ import annotations
 
 import pytest
-from nvim_session import REPOSITORY, TEST_ENGINE_VARIABLE
-
-MODEL = REPOSITORY / "models" / "fim-diffusion-small"
-
-pytestmark = pytest.mark.skipif(not (MODEL / "config.json").is_file(),
-                                reason=f"the bundled model is not exported to {MODEL} yet")
+from nvim_session import TEST_ENGINE_VARIABLE
 
 # Cursor positions typed one after the other; each ends where code usually follows.
 TYPED = [
@@ -21,7 +16,7 @@ TYPED = [
 
 
 @pytest.fixture(scope="module")
-def typed(start_shared_nvim, tmp_path_factory):
+def typed(start_shared_nvim, tmp_path_factory, bundled_model_path):
     """Type each cursor position in turn; stop at the first that shows ghost text."""
     session = start_shared_nvim({TEST_ENGINE_VARIABLE: None, "FIM_SERVER_THREADS": "1"})
     session.setup(effort="low")
