@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .engine.sampler import EFFORTS
+from .engine.types import EFFORTS
 
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "fim-diffusion-small"
 DTYPE_NAMES = ("bfloat16", "float32")

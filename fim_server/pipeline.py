@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from .context import detect_language, extract_window, postprocess, syntax_error_delta
-from .engine.sampler import EFFORTS, FillCancelled
+from .engine.types import EFFORTS, FillCancelled
 
 log = logging.getLogger("fim_server.pipeline")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..engine.batching import DeadlineExceeded, Overloaded
 from ..engine.engine import FillResult
-from ..engine.sampler import FillCancelled
+from ..engine.types import FillCancelled
 from . import protocol
 from .locations import check_socket_path, default_socket_path
 from .protocol import (

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..engine.engine import FillResult
-from ..engine.sampler import FillCancelled
+from ..engine.types import FillCancelled
 from .client import DaemonClient, DaemonConnectionLost, DaemonError, raise_for_reply
 from .protocol import FillMessage
 

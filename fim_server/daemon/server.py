@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 
 from ..engine.batching import DeadlineExceeded, FillControl, Overloaded
-from ..engine.sampler import EFFORTS, FillCancelled
+from ..engine.types import EFFORTS, FillCancelled
 from . import protocol
 from .protocol import (
     AckReply,

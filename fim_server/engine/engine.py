@@ -17,29 +17,13 @@ from transformers.utils import logging as transformers_logging
 
 from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache, FimDiffusionModel
 from ..model.tokenizer import load_tokenizer
-from .sampler import EFFORTS, DenoiseState, FillCancelled, denoise
+from .sampler import DenoiseState, denoise
+from .types import EFFORTS, Candidate, FillCancelled, FillResult
 
 log = logging.getLogger("fim_server.engine")
 
 DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32}
 _PREFIX_TRIM_CHUNK = 32  # left-trim the prefix in chunks so the cache survives typing
-
-
-@dataclass(slots=True)
-class Candidate:
-    text: str
-    confidence: float  # geometric mean probability of the committed tokens up to end-of-middle
-    finished: bool  # an end-of-middle token was produced inside the canvas
-    canvas_tokens: int
-
-
-@dataclass(slots=True)
-class FillResult:
-    candidates: list[Candidate]
-    steps: int
-    tokens_per_step: list[int]
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    cache: str = "miss"  # "hit", "append" or "miss"
 
 
 @dataclass(slots=True)

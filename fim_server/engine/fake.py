@@ -11,8 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .engine import Candidate, FillResult
-from .sampler import EFFORTS, FillCancelled
+from .types import EFFORTS, Candidate, FillCancelled, FillResult
 
 
 class FakeEngine:

@@ -139,7 +139,7 @@ class PipelineSystem:
         self.pipeline.complete(CompletionRequest(prefix="def add(a, b):\n    return ", suffix="\n", language="python"))
 
     def complete(self, task: Task) -> Completion:
-        from ..engine.sampler import FillCancelled
+        from ..engine.types import FillCancelled
         from ..pipeline import CompletionRequest, RequestError
 
         request = CompletionRequest(prefix=task.prefix, suffix=task.suffix, language=task.language, path=task.path,
@@ -165,7 +165,7 @@ class PipelineSystem:
 
 @register_system("pipeline", main_option="effort")
 def _build_pipeline(options: dict[str, str], context: BuildContext) -> System:
-    from ..engine.sampler import EFFORTS
+    from ..engine.types import EFFORTS
 
     _unknown_options(options, {"effort", "model"}, "pipeline")
     effort = options.get("effort", "low")

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..engine.batching import DeadlineExceeded, Overloaded
-from ..engine.sampler import FillCancelled
+from ..engine.types import FillCancelled
 from ..pipeline import RequestError
 from . import llamacpp_api, ollama_api, openai_api
 from .common import (

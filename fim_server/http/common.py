@@ -152,7 +152,7 @@ def field_stop(body: dict, name: str = "stop") -> list[str]:
 
 
 def field_effort(body: dict) -> str | None:
-    from ..engine.sampler import EFFORTS
+    from ..engine.types import EFFORTS
 
     effort = field_str(body, "effort")
     if effort is not None and effort not in EFFORTS:

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..engine.batching import DeadlineExceeded, FillControl, Overloaded
-from ..engine.sampler import FillCancelled
+from ..engine.types import FillCancelled
 from ..pipeline import CompletionPipeline, CompletionRequest, CompletionResult
 
 _FALLBACK_TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])")

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..engine.sampler import EFFORTS
+from ..engine.types import EFFORTS
 from ..pipeline import MAX_DOCUMENT_CHARS
 
 SECTION = "fimServer"

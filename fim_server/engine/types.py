@@ -1,0 +1,52 @@
+"""Engine-facing types that do not need torch: effort profiles, results, cancellation.
+
+Front ends import these without paying for the torch import (several seconds on
+a slow machine), so a server can start and validate settings before a model loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EffortProfile:
+    """Sampler knobs selected by one ``effort`` name."""
+
+    name: str
+    threshold: float  # commit every masked token whose confidence reaches this
+    max_steps: int  # step cap; the last step commits everything still masked
+    candidates: int  # canvases denoised in one batch, ranked afterwards
+    revision: bool  # re-mask the least confident tokens once and denoise again
+    length_factors: tuple[float, ...] = (1.0,)  # canvas-length probes around the hint
+
+
+EFFORTS: dict[str, EffortProfile] = {
+    "instant": EffortProfile(name="instant", threshold=0.7, max_steps=4, candidates=1, revision=False),
+    "low": EffortProfile(name="low", threshold=0.8, max_steps=8, candidates=1, revision=False),
+    "medium": EffortProfile(name="medium", threshold=0.9, max_steps=16, candidates=2, revision=False,
+                            length_factors=(1.0, 0.5)),
+    "high": EffortProfile(name="high", threshold=0.95, max_steps=64, candidates=4, revision=True,
+                          length_factors=(1.0, 0.5, 1.5, 0.25)),
+}
+
+
+class FillCancelled(Exception):
+    """Raised between denoising steps when the caller asked to stop."""
+
+
+@dataclass(slots=True)
+class Candidate:
+    text: str
+    confidence: float  # geometric mean probability of the committed tokens up to end-of-middle
+    finished: bool  # an end-of-middle token was produced inside the canvas
+    canvas_tokens: int
+
+
+@dataclass(slots=True)
+class FillResult:
+    candidates: list[Candidate]
+    steps: int
+    tokens_per_step: list[int]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    cache: str = "miss"  # "hit", "append" or "miss"
