@@ -1,7 +1,8 @@
 """Append-only JSON-lines files of a run: completions and sandbox outcomes.
 
 Rows are flushed one by one, so an interrupted run loses at most the row being
-written; a truncated last line is skipped with a warning and redone on resume.
+written. The next writer drops that half-written line, and the resumed run
+produces the row again.
 """
 
 from __future__ import annotations
@@ -45,12 +46,16 @@ class RowWriter:
 
     @staticmethod
     def _repair_last_line(path: Path) -> None:
-        """End a half-written last line so that the next row starts on a line of its own."""
-        if path.exists() and path.stat().st_size:
-            with open(path, "rb+") as handle:
-                handle.seek(-1, 2)
-                if handle.read(1) != b"\n":
-                    handle.write(b"\n")
+        """Drop a half-written last line (an interrupted write), so the next row starts a line of its own."""
+        if not path.exists() or not path.stat().st_size:
+            return
+        with open(path, "rb+") as handle:
+            data = handle.read()
+            if data.endswith(b"\n"):
+                return
+            keep = data.rfind(b"\n") + 1
+            log.warning("dropping a half-written last row of %s; it will be redone", path)
+            handle.truncate(keep)
 
     def write(self, row: dict) -> None:
         self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -20,64 +20,29 @@ import hashlib
 import json
 import logging
 import os
-import shlex
-from dataclasses import asdict, dataclass, field, fields
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ..config import BUNDLED_MODEL
 from .arena import judge_agreement
 from .datasets import arena_path, load_arena_votes
 from .environment import describe_environment
 from .plots import write_plots
 from .records import RowWriter, execution_key, read_rows
 from .report import render_report
+from .run_config import DEFAULT_SUITES, DEFAULT_SYSTEMS, IDENTITY_FIELDS, RunConfig, reproduce_command
 from .sandbox import SandboxLimits, run_program
-from .systems import BuildContext, build_system, parse_spec
+from .systems import BuildContext, Completion, build_system, parse_spec
 from .summary import RunSummary, group_rows, needed_programs, summarize
-from .tasks import DEFAULT_DATA, Task, load_suite, subsample
+from .tasks import REPOSITORY, Task, load_suite, subsample
 
 log = logging.getLogger("fim_server.evaluation")
-
-REPOSITORY = Path(__file__).resolve().parents[2]
-DEFAULT_SUITES = ["humaneval-single", "humaneval-multi", "humaneval-span", "santacoder", "cceval", "copilot-arena",
-                  "holes:eval/holes/fim-server.jsonl", "holes:eval/holes/python-stdlib.jsonl"]
-DEFAULT_SYSTEMS = ["pipeline:instant", "pipeline:low", "pipeline:medium", "pipeline:high", "empty", "repeat-line",
-                   "reference"]
-# Settings that decide which rows a run folder holds; a resumed run must keep them.
-IDENTITY_FIELDS = ("suites", "limit", "seed", "samples", "model_fingerprint")
 
 
 class RunError(RuntimeError):
     """A run cannot start or continue; the message gives the cause and the fix."""
-
-
-@dataclass(kw_only=True)
-class RunConfig:
-    suites: list[str] = field(default_factory=lambda: list(DEFAULT_SUITES))
-    systems: list[str] = field(default_factory=lambda: list(DEFAULT_SYSTEMS))
-    data: str = ""
-    model: str = ""
-    dtype: str = "bfloat16"
-    threads: int | None = None
-    limit: int | None = 15  # tasks per suite, drawn with ``seed``; None takes all
-    seed: int = 0
-    samples: int = 1  # completions per (system, task); pass@k needs samples >= k
-    deadline_ms: float = 1000.0
-    stop_after_s: float = 30.0  # model calls still running after this are stopped (recorded as errors)
-    margin: float = 0.1
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    sandbox_timeout_s: float = 5.0
-    sandbox_memory_mb: int = 1024
-    bootstrap_rounds: int = 200
-    model_fingerprint: str = ""
-    command: str = ""
-
-    @classmethod
-    def from_json(cls, data: dict) -> RunConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
 
 
 def resolve_suite(name: str) -> str:
@@ -128,10 +93,36 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
             )
 
 
+EXCEPTION_PREFIX = "exception: "  # marks rows whose system raised; a resumed run tries them again
+MAX_CONSECUTIVE_EXCEPTIONS = 3
+
+
+def latest_rows(rows: list[dict]) -> list[dict]:
+    """Keep the last row of each (system spec, task, sample), so a retried row replaces its failure."""
+    latest = {(row["system_spec"], row["task_id"], row["sample"]): row for row in rows}
+    return list(latest.values())
+
+
+def _complete_safely(system, task: Task):
+    """Return the system's completion, or an error completion when it raises."""
+    started = time.perf_counter()
+    try:
+        return system.complete(task)
+    except Exception as exc:  # noqa: BLE001  (one broken position must not end a long run)
+        log.error("%s raised on %s: %r", system.name, task.task_id, exc)
+        return Completion(text="", latency_ms=(time.perf_counter() - started) * 1000,
+                          error=f"{EXCEPTION_PREFIX}{type(exc).__name__}: {exc}")
+
+
 def generate(config: RunConfig, tasks: list[Task], run_dir: Path) -> None:
-    """Complete every task with every system, skipping rows already in completions.jsonl."""
+    """Complete every task with every system, skipping rows already in completions.jsonl.
+
+    A system that raises gets an error row, which a resumed run tries again; after
+    ``MAX_CONSECUTIVE_EXCEPTIONS`` in a row the run stops with a RunError.
+    """
     path = run_dir / "completions.jsonl"
-    done = {(row["system_spec"], row["task_id"], row["sample"]) for row in read_rows(path)}
+    done = {(row["system_spec"], row["task_id"], row["sample"]) for row in latest_rows(read_rows(path))
+            if not (row["error"] or "").startswith(EXCEPTION_PREFIX)}
     context = BuildContext(model=config.model, dtype=config.dtype, threads=config.threads,
                            stop_after_s=config.stop_after_s)
     total = len(config.systems) * len(tasks) * config.samples
@@ -145,15 +136,21 @@ def generate(config: RunConfig, tasks: list[Task], run_dir: Path) -> None:
             system = build_system(spec, context)
             log.info("generating %d completions with %s", len(pending), system.name)
             system.warm_up()
+            failures = 0
             try:
                 for task, sample in pending:
-                    completion = system.complete(task)
+                    completion = _complete_safely(system, task)
                     writer.write({"system": system.name, "system_spec": spec, "kind": system.kind,
                                   "task_id": task.task_id, "suite": task.suite, "sample": sample,
                                   "text": completion.text, "latency_ms": round(completion.latency_ms, 3),
                                   "cpu_ms": None if completion.cpu_ms is None else round(completion.cpu_ms, 3),
                                   "error": completion.error, "info": completion.info})
                     progress.update(1)
+                    failures = failures + 1 if (completion.error or "").startswith(EXCEPTION_PREFIX) else 0
+                    if failures >= MAX_CONSECUTIVE_EXCEPTIONS:
+                        raise RunError(f"{system.name} raised on {failures} positions in a row, last: "
+                                       f"{completion.error.removeprefix(EXCEPTION_PREFIX)}; fix it and run the "
+                                       "same command again to retry those positions")
             finally:
                 system.close()
 
@@ -190,35 +187,6 @@ def save_config(run_dir: Path, config: RunConfig, extra: dict) -> None:
     (run_dir / "run.json").write_text(json.dumps(asdict(config) | extra, indent=1) + "\n")
 
 
-def _shown_path(path: Path | str) -> str:
-    """Return ``path`` relative to the repository when it is inside it, so commands read the same anywhere."""
-    resolved = Path(path).resolve()
-    return str(resolved.relative_to(REPOSITORY)) if resolved.is_relative_to(REPOSITORY) else str(resolved)
-
-
-def reproduce_command(config: RunConfig, run_dir: Path, report_dir: Path) -> str:
-    """Return a ``fim-server eval run`` command that selects the same positions and settings."""
-    defaults = RunConfig()
-    words = ["fim-server", "eval", "run"]
-    if config.suites != defaults.suites:
-        words += ["--suites", *config.suites]
-    if config.systems != defaults.systems:
-        words += ["--systems", *config.systems]
-    if Path(config.data).resolve() != DEFAULT_DATA.resolve():
-        words += ["--data", _shown_path(config.data)]
-    if config.model and Path(config.model).resolve() != BUNDLED_MODEL.resolve():
-        words += ["--model", _shown_path(config.model)]
-    words += ["--limit", "all" if config.limit is None else str(config.limit), "--seed", str(config.seed)]
-    optional = [("--samples", config.samples, defaults.samples), ("--threads", config.threads, None),
-                ("--dtype", config.dtype, defaults.dtype), ("--deadline-ms", config.deadline_ms, defaults.deadline_ms),
-                ("--margin", config.margin, defaults.margin), ("--stop-after", config.stop_after_s, defaults.stop_after_s)]
-    for flag, value, default in optional:
-        if value is not None and value != default:
-            words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
-    words += ["--out", _shown_path(run_dir), "--report", _shown_path(report_dir)]
-    return shlex.join(words)
-
-
 def write_outputs(summary: RunSummary, config: RunConfig, run_dir: Path, report_dir: Path) -> None:
     """Write battles.jsonl to the run folder and the report, plots and summary.json to ``report_dir``."""
     with open(run_dir / "battles.jsonl", "w", encoding="utf-8") as handle:
@@ -245,7 +213,7 @@ def write_outputs(summary: RunSummary, config: RunConfig, run_dir: Path, report_
 def judge_and_report(config: RunConfig, tasks: list[Task], available: dict[str, int], environment: dict,
                      run_dir: Path, report_dir: Path) -> RunSummary:
     """Execute what needs executing, judge every battle and write the report."""
-    rows = read_rows(run_dir / "completions.jsonl")
+    rows = latest_rows(read_rows(run_dir / "completions.jsonl"))
     known = {task.task_id for task in tasks}
     strangers = sorted({row["task_id"] for row in rows} - known)
     if strangers:
@@ -292,5 +260,5 @@ def rejudge(run_dir: Path, report_dir: Path, overrides: dict) -> RunSummary:
     return judge_and_report(config, tasks, available, stored.get("environment", {}), run_dir, report_dir)
 
 
-__all__ = ["DEFAULT_SUITES", "DEFAULT_SYSTEMS", "RunConfig", "RunError", "execute", "generate", "load_tasks",
-           "rejudge", "run_evaluation"]
+__all__ = ["DEFAULT_SUITES", "DEFAULT_SYSTEMS", "RunConfig", "RunError", "execute", "generate", "latest_rows",
+           "load_tasks", "rejudge", "reproduce_command", "run_evaluation"]

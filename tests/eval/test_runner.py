@@ -177,3 +177,56 @@ def test_reproduce_command_lists_what_differs(tmp_path):
     command = reproduce_command(changed, tmp_path / "run", tmp_path / "report")
     assert command.startswith("fim-server eval run --systems empty --data ")
     assert "--limit all --seed 3 --threads 1 --deadline-ms 500 --out " in command
+
+
+class Flaky:
+    """Raises on the positions listed in ``broken`` and returns an empty text elsewhere."""
+
+    kind = "model"
+    broken: set = set()
+
+    def __init__(self, name):
+        self.name = name
+
+    def warm_up(self):
+        pass
+
+    def complete(self, task):
+        if task.task_id in Flaky.broken:
+            raise RuntimeError(f"engine failure on {task.task_id}")
+        return Completion(text="", latency_ms=1.0)
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def flaky():
+    register_system("flaky")(lambda options, context: Flaky(options.get("name", "flaky")))
+    yield Flaky
+    SYSTEM_KINDS.pop("flaky")
+
+
+def test_exception_rows_are_retried_on_resume(tiny_data, hole_file, flaky, tmp_path):
+    run_dir = tmp_path / "run"
+    config = make_config(tiny_data, hole_file, systems=["flaky"], suites=["humaneval-single"])
+    flaky.broken = {"humaneval-single/Tiny/1/L2"}
+    run_evaluation(config, run_dir, run_dir)
+    rows = read_rows(run_dir / "completions.jsonl")
+    failed = [row for row in rows if row["error"]]
+    assert [row["task_id"] for row in failed] == ["humaneval-single/Tiny/1/L2"]
+    assert failed[0]["error"].startswith("exception: RuntimeError: engine failure")
+
+    flaky.broken = set()
+    run_evaluation(config, run_dir, run_dir)
+    rows = read_rows(run_dir / "completions.jsonl")
+    assert len(rows) == 4  # three first rows and the retried one
+    report = (run_dir / "report.md").read_text()
+    assert "| flaky | 0.0% |" in report
+
+
+def test_repeated_exceptions_stop_the_run(tiny_data, hole_file, flaky, tmp_path):
+    config = make_config(tiny_data, hole_file, systems=["flaky"], suites=["humaneval-single"])
+    flaky.broken = {f"humaneval-single/Tiny/{i}/L{line}" for i, line in ((0, 1), (1, 2), (2, 1))}
+    with pytest.raises(RunError, match="raised on 3 positions in a row"):
+        run_evaluation(config, tmp_path / "run", tmp_path / "run")
