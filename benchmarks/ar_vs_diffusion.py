@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from fill_timing import LENGTH_CLASSES, TimingSummary, time_keystrokes, time_lengths  # noqa: E402
-from infill_quality import ExecutionCache, QualityResult, load_tasks, score_pipeline  # noqa: E402
+from infill_quality import ExecutionCache, QualityResult, load_tasks, score_pipeline, score_texts  # noqa: E402
 
 from fim_server.engine.loading import load_engine  # noqa: E402
 from fim_server.engine.sampler import EFFORTS  # noqa: E402
@@ -46,6 +46,7 @@ from fim_server.model import FimAutoregressiveConfig, FimAutoregressiveModel  # 
 from fim_server.pipeline import CompletionPipeline  # noqa: E402
 
 AR = "autoregressive"
+EMPTY = "empty middle"  # the floor: tests that pass without any completion
 
 
 def parse_args() -> argparse.Namespace:
@@ -96,6 +97,7 @@ def quality_section(engines: dict, efforts: list[str], suites: dict[str, list]) 
         finally:
             pipeline.close()
         print(f"  scored {name}", file=sys.stderr, flush=True)
+    results[EMPTY] = {suite: score_texts(tasks, [""] * len(tasks), [0.0], executions) for suite, tasks in suites.items()}
     return results
 
 
@@ -158,7 +160,7 @@ def print_ratios(title: str, speed: dict, quality: dict | None) -> None:
         print(f"keystroke p50, {kind}: {ratio(diffusion.p50_ms, autoregressive.p50_ms)} "
               f"(cpu {ratio(diffusion.cpu_p50_ms, autoregressive.cpu_p50_ms)})")
     for name, suites in (quality or {}).items():
-        if name == AR:
+        if name in (AR, EMPTY):
             continue
         cells = [f"{suite} pass@1 {ratio(q.pass_at_1, quality[AR][suite].pass_at_1)}" for suite, q in suites.items()]
         print(f"{name:<18} " + "; ".join(cells))
@@ -174,7 +176,12 @@ def plot(quality: dict[str, dict[str, QualityResult]], path: Path) -> None:
     suites = list(next(iter(quality.values())))
     figure, axes = plt.subplots(1, len(suites), figsize=(5.5 * len(suites), 4.2), squeeze=False)
     for axis, suite in zip(axes[0], suites):
+        floor = quality[EMPTY][suite].pass_at_1
+        axis.axhline(floor, color="gray", linestyle="--", linewidth=1, label=f"{EMPTY}: {floor:.3f}")
+        axis.legend(loc="upper right", fontsize=8)
         for name, results in quality.items():
+            if name == EMPTY:
+                continue
             q = results[suite]
             marker, color = ("s", "tab:red") if name == AR else ("o", "tab:blue")
             axis.scatter(q.p50_ms, q.pass_at_1, marker=marker, color=color, s=50)
@@ -183,7 +190,7 @@ def plot(quality: dict[str, dict[str, QualityResult]], path: Path) -> None:
         axis.set_xscale("log")
         axis.set_xlabel("p50 completion latency through the pipeline (ms, log scale)")
         axis.set_ylabel("pass@1")
-        axis.set_title(f"{suite} ({results[suite].tasks} tasks)")
+        axis.set_title(f"{suite} ({quality[AR][suite].tasks} tasks)")
         axis.grid(True, alpha=0.3)
     figure.suptitle("Matched mini models: diffusion (circles, per effort) vs autoregressive (square)")
     figure.tight_layout()

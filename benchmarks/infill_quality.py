@@ -52,9 +52,17 @@ class ExecutionCache:
         return self._passed[program]
 
 
+def score_texts(tasks: list[Task], texts: list[str], latencies_ms: list[float], executions: ExecutionCache) -> QualityResult:
+    """Execute each task's tests with its middle and compare the middle with the reference."""
+    passed = [executions.passed(task, text) for task, text in zip(tasks, texts)]
+    exact = [match_scores(text, task.reference, single_line=task.single_line)[0] for task, text in zip(tasks, texts)]
+    return QualityResult(len(tasks), statistics.fmean(passed), statistics.fmean(exact), percentile(latencies_ms, 0.5),
+                         percentile(latencies_ms, 0.95), statistics.fmean(len(t) for t in texts), texts)
+
+
 def score_pipeline(pipeline, tasks: list[Task], effort: str, executions: ExecutionCache) -> QualityResult:
     """Complete every task at ``effort`` greedily (one sample each), then execute the tests."""
-    latencies, texts, passed, exact = [], [], [], []
+    latencies, texts = [], []
     for task in tasks:
         request = CompletionRequest(prefix=task.prefix, suffix=task.suffix, language=task.language, path=task.path,
                                     effort=effort)
@@ -62,11 +70,7 @@ def score_pipeline(pipeline, tasks: list[Task], effort: str, executions: Executi
         result = pipeline.complete(request)
         latencies.append((time.perf_counter() - started) * 1000)
         texts.append(result.text)
-    for task, text in zip(tasks, texts):
-        passed.append(executions.passed(task, text))
-        exact.append(match_scores(text, task.reference, single_line=task.single_line)[0])
-    return QualityResult(len(tasks), statistics.fmean(passed), statistics.fmean(exact), percentile(latencies, 0.5),
-                         percentile(latencies, 0.95), statistics.fmean(len(t) for t in texts), texts)
+    return score_texts(tasks, texts, latencies, executions)
 
 
-__all__ = ["ExecutionCache", "QualityResult", "load_tasks", "score_pipeline"]
+__all__ = ["ExecutionCache", "QualityResult", "load_tasks", "score_pipeline", "score_texts"]
