@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fim_server.cli import main
+from fim_server.cli import main, show_in_place
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,15 +36,27 @@ def test_complete_stdlib_file_as_json():
     assert set(result["timings_ms"]) >= {"context", "fill", "postprocess", "rank"}
 
 
-def test_plain_output_shows_context_lines(tmp_path, capsys, monkeypatch, bundled_model_path):
+def test_plain_output_reports_result(tmp_path, capsys, monkeypatch, bundled_model_path):
     monkeypatch.setenv("FIM_SERVER_DTYPE", "float32")
     source = tmp_path / "greet.py"
     source.write_text("def greet(name):\n    return \n\n\nprint(greet('Ada'))\n")
     assert main(["complete", f"{source}:2:12", "--mode", "line"]) == 0
     captured = capsys.readouterr()
-    assert "    1 | def greet(name):" in captured.out
-    assert "    2 |     return \u00ab" in captured.out
-    assert "effort low" in captured.err
+    shown_in_place = "    1 | def greet(name):" in captured.out and "    2 |     return \u00ab" in captured.out
+    explained = captured.out.startswith("no completion: ")
+    assert shown_in_place or explained, captured.out
+    assert "mode line (requested), effort low" in captured.err
+
+
+def test_show_in_place_marks_completion():
+    text = "def f(x):\n    return \n\nprint(f(1))\n"
+    shown = show_in_place(text, 1, 11, "x + 1\n    # done", context_lines=1)
+    assert shown.split("\n") == [
+        "    1 | def f(x):",
+        "    2 |     return \u00abx + 1",
+        "    + |     # done\u00bb",
+        "    3 | ",
+    ]
 
 
 @pytest.mark.parametrize(
