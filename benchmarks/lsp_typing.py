@@ -43,7 +43,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-HIT_KINDS = ("exact", "type_through", "joined")
+HIT_KINDS = ("exact", "type_through")
 TEST_ENGINE_VARIABLE = "FIM_SERVER_LSP_TEST_ENGINE"
 REPLY_TIMEOUT_S = 600
 
@@ -67,6 +67,24 @@ class Session:
     keystrokes: list[Keystroke] = field(default_factory=list)
     accepts: int = 0
     position: int = 0  # characters of the source file typed so far
+
+
+def oracle_script(source: str, context_chars: int = 60) -> str:
+    """Build a scripted-engine script that suggests the rest of each line at the line's first column.
+
+    The script stands in for a model that is always right at line starts, so
+    the cache, type-through and accept paths can be timed apart from model speed.
+    """
+    rules = []
+    position = 0
+    for line in source.splitlines(keepends=True):
+        body = line.rstrip("\n")
+        indent = len(body) - len(body.lstrip(" \t"))
+        if body.strip() and position + indent >= context_chars:
+            cursor = position + indent
+            rules.append({"after": source[cursor - context_chars : cursor], "text": body[indent:]})
+        position += len(line)
+    return json.dumps({"text": "", "rules": rules, "steps": 4})
 
 
 def next_keystroke(source: str, position: int) -> str:
@@ -187,7 +205,8 @@ def _plain(value):
 def latency_groups(session: Session, kinds: dict[str, str]) -> tuple[dict[str, list[float]], int]:
     """Sort reply latencies (ms) by outcome; also return how many requests the client cancelled."""
     groups: dict[str, list[float]] = {"all replies": [], "ghost text shown": [], "cache hits": [],
-                                      "model calls": [], "superseded (empty reply)": [], "no suggestion": []}
+                                      "joined a speculative call": [], "model calls": [],
+                                      "superseded (empty reply)": [], "no suggestion": []}
     cancelled = 0
     for keystroke in session.keystrokes:
         if keystroke.cancelled or keystroke.replied is None:
@@ -200,6 +219,8 @@ def latency_groups(session: Session, kinds: dict[str, str]) -> tuple[dict[str, l
             groups["ghost text shown"].append(latency)
         if kind in HIT_KINDS:
             groups["cache hits"].append(latency)
+        elif kind == "joined":
+            groups["joined a speculative call"].append(latency)
         elif kind == "model":
             groups["model calls"].append(latency)
         elif kind == "superseded":
@@ -220,12 +241,17 @@ def report_typing(session: Session, stats: dict, elapsed_s: float) -> None:
         print(summarize(label, values))
 
     hits, model = len(groups["cache hits"]), len(groups["model calls"])
-    print(f"cache-hit rate: {hits / max(1, hits + model):.1%} of replies that came from the cache or the model "
-          f"({hits} hits, {model} from the model); {hits / max(1, keys):.1%} of all keystrokes")
+    joined = len(groups["joined a speculative call"])
+    print(f"cache-hit rate: {hits / max(1, hits + joined + model):.1%} of replies with a cache or model result "
+          f"({hits} hits, {joined} joined a speculative call, {model} model calls); "
+          f"{hits / max(1, keys):.1%} of all keystrokes")
     thread = stats["engineThread"]
     print(f"model calls per keystroke: {stats['modelCalls'] / max(1, keys):.2f} "
           f"(engine fills finished {thread['fills']}, stopped by a cancel {thread['cancelledFills']}, "
           f"speculative calls {stats['speculativeCalls']})")
+    hit_ms = [item["serverMs"] for item in stats.get("recent", []) if item["kind"] in HIT_KINDS]
+    print(summarize("cache hits inside the server", hit_ms).strip()
+          + "  (handler start to reply; the rest of the latency is transport and JSON)")
     latency = stats["modelLatencyMs"]
     if latency:
         print(f"model call time in the server (pipeline, calls that returned): n={latency['count']} "
@@ -294,12 +320,18 @@ async def memory_phase(client: LanguageClient, pid: int, source: str, args, rng:
           + ", ".join(f"{edits}: {kib / 1024:.0f} MiB" for edits, kib in samples))
 
 
+def engine_name(args) -> str:
+    if args.oracle:
+        return "scripted oracle (the rest of each line at its first column)"
+    return "scripted test engine" if args.test_engine else "bundled model"
+
+
 async def run(args) -> None:
     source = Path(args.file).read_text(encoding="utf-8")
     rng = random.Random(args.seed)
     print(f"command: {' '.join(sys.argv)}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average at start "
-          f"{os.getloadavg()[0]:.2f}; engine: {'scripted test engine' if args.test_engine else 'bundled model'}")
+          f"{os.getloadavg()[0]:.2f}; engine: {engine_name(args)}")
     print(f"typing {args.file} ({len(source):,} characters) at {args.rate} keys/s, "
           f"pausing after {args.pause_chance:.0%} of line ends")
     client, pid = await start_client(args)
@@ -337,9 +369,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch CPU threads for the server")
     parser.add_argument("--seed", type=int, default=1, help="seed for the keystroke jitter")
     parser.add_argument("--test-engine", help="JSON script for the scripted test engine instead of the model")
+    parser.add_argument("--oracle", action="store_true",
+                        help="scripted engine that suggests the rest of each line of the file at its first "
+                             "column: times the cache, type-through and accept paths apart from the model")
     parser.add_argument("--server-log", default=os.path.join(tempfile.gettempdir(), "fim-server-lsp-typing.log"),
                         help="file for the server's logs (default: lsp-typing log in the temp folder)")
     args = parser.parse_args(argv)
+    if args.oracle:
+        args.test_engine = oracle_script(Path(args.file).read_text(encoding="utf-8"))
     asyncio.run(run(args))
     return 0
 

@@ -2,12 +2,13 @@
 
 Order of checks for one request:
 
-1. gating: language turned off, unusable document, comment or string setting;
+1. gating: language turned off, unusable document;
 2. the cache (exact or type-through hit), which needs no model call;
-3. a speculative call already running for the same cursor, which is joined;
-4. otherwise a latest-wins ticket, the adaptive debounce wait and a model call.
+3. the comment and string settings at the cursor;
+4. a speculative call already running for the same cursor, which is joined;
+5. otherwise a latest-wins ticket, the adaptive debounce wait and a model call.
 
-Steps 1 and 2 also supersede the document's older request, as step 4 does.
+Steps 1 to 3 also supersede the document's older request, as step 5 does.
 """
 
 from __future__ import annotations
@@ -56,15 +57,20 @@ class CompletionService:
     # -- requests -------------------------------------------------------------------
 
     async def suggest(self, doc: OpenDocument, offset: int, settings: LspSettings, *, invoked: bool) -> Suggestion:
-        mode, reason = completion_mode(doc, offset, settings)
-        if mode is None:
+        reason = document_gate(doc, settings)
+        if reason:
             self.scheduler.supersede(doc.uri)
             return Suggestion("skipped", offset=offset, reason=reason)
         text = doc.text
+        # A hit skips the scope check (and its reparse): the entry passed it when it was stored.
         hit = self.cache.lookup(doc.uri, text, offset)
         if hit is not None:
             self.scheduler.supersede(doc.uri)
             return Suggestion(hit.kind, hit.text, offset, hit.replace_chars, hit.source == "speculative")
+        mode, reason = scope_mode(doc, offset, settings)
+        if mode is None:
+            self.scheduler.supersede(doc.uri)
+            return Suggestion("skipped", offset=offset, reason=reason)
         running = self._inflight.get((doc.uri, context_key(text, offset)))
         if running is not None:
             try:
@@ -143,7 +149,9 @@ class CompletionService:
         """Start a model call for the cursor after an accepted suggestion, if the model is idle."""
         if not self.scheduler.idle:
             return False
-        mode, _ = completion_mode(doc, offset, settings)
+        if document_gate(doc, settings):
+            return False
+        mode, _ = scope_mode(doc, offset, settings)
         text = doc.text
         if mode is None or self.cache.lookup(doc.uri, text, offset) is not None:
             return False
@@ -170,13 +178,15 @@ class CompletionService:
             task.cancel()
 
 
-def completion_mode(doc: OpenDocument, offset: int, settings: LspSettings) -> tuple[str | None, str]:
-    """Return (pipeline mode, "") when a suggestion is wanted here, else (None, reason)."""
+def document_gate(doc: OpenDocument, settings: LspSettings) -> str | None:
+    """Return why this document gets no suggestions at all, or None."""
     if not settings.language_enabled(doc.language_id):
-        return None, f"suggestions are off for language {doc.language_id!r} (setting 'languages')"
-    reason = doc.unusable_reason(settings.max_document_chars)
-    if reason:
-        return None, reason
+        return f"suggestions are off for language {doc.language_id!r} (setting 'languages')"
+    return doc.unusable_reason(settings.max_document_chars)
+
+
+def scope_mode(doc: OpenDocument, offset: int, settings: LspSettings) -> tuple[str | None, str]:
+    """Return (pipeline mode, "") when the comment and string settings allow a suggestion, else (None, reason)."""
     scope = cursor_scope(doc.document, offset)
     behaviour = {"comment": settings.in_comments, "string": settings.in_strings}.get(scope, "on")
     if behaviour == "off":
@@ -187,4 +197,4 @@ def completion_mode(doc: OpenDocument, offset: int, settings: LspSettings) -> tu
     return ("line" if behaviour == "line" else "auto"), ""
 
 
-__all__ = ["Suggestion", "CompletionService", "completion_mode"]
+__all__ = ["CompletionService", "Suggestion", "document_gate", "scope_mode"]

@@ -24,7 +24,7 @@ from .stats import ServerStats
 log = logging.getLogger("fim_server.lsp")
 
 # Settings whose change makes cached suggestions stale.
-_SUGGESTION_FIELDS = ("model", "effort", "max_lines")
+_SUGGESTION_FIELDS = ("model", "effort", "max_lines", "in_comments", "in_strings")
 
 
 def _version() -> str:
