@@ -72,7 +72,7 @@ class Session:
 def oracle_script(source: str, context_chars: int = 60) -> str:
     """Build a scripted-engine script that suggests the rest of each line at the line's first column.
 
-    The script stands in for a model that is always right at line starts, so
+    The script replaces the model with one that is always right at line starts, so
     the cache, type-through and accept paths can be timed apart from model speed.
     """
     rules = []
