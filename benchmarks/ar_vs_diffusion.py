@@ -133,11 +133,12 @@ def print_keystrokes(title: str, keystrokes: dict) -> None:
 
 def print_quality(quality: dict[str, dict[str, QualityResult]]) -> None:
     print("\n## HumanEval infilling through the pipeline (greedy, one sample per task)")
-    print(f"{'system':<20} {'suite':<18} {'tasks':>5} {'pass@1':>7} {'exact':>7} {'p50 ms':>8} {'p95 ms':>8} {'chars':>6}")
+    print(f"{'system':<20} {'suite':<18} {'tasks':>5} {'pass@1':>7} {'exact':>7} {'edit sim':>8} {'p50 ms':>8} "
+          f"{'p95 ms':>8} {'chars':>6}")
     for name, suites in quality.items():
         for suite, q in suites.items():
-            print(f"{name:<20} {suite:<18} {q.tasks:>5} {q.pass_at_1:>7.3f} {q.exact_match:>7.3f} {q.p50_ms:>8.1f} "
-                  f"{q.p95_ms:>8.1f} {q.mean_chars:>6.1f}")
+            print(f"{name:<20} {suite:<18} {q.tasks:>5} {q.pass_at_1:>7.3f} {q.exact_match:>7.3f} "
+                  f"{q.edit_similarity:>8.3f} {q.p50_ms:>8.1f} {q.p95_ms:>8.1f} {q.mean_chars:>6.1f}")
 
 
 def ratio(numerator: float, denominator: float) -> str:
@@ -162,40 +163,47 @@ def print_ratios(title: str, speed: dict, quality: dict | None) -> None:
     for name, suites in (quality or {}).items():
         if name in (AR, EMPTY):
             continue
-        cells = [f"{suite} pass@1 {ratio(q.pass_at_1, quality[AR][suite].pass_at_1)}" for suite, q in suites.items()]
+        cells = [f"{suite} pass@1 {ratio(q.pass_at_1, quality[AR][suite].pass_at_1)}, "
+                 f"edit sim. {ratio(q.edit_similarity, quality[AR][suite].edit_similarity)}" for suite, q in suites.items()]
         print(f"{name:<18} " + "; ".join(cells))
 
 
 def plot(quality: dict[str, dict[str, QualityResult]], path: Path) -> None:
-    """Scatter p50 pipeline latency against pass@1, one panel per suite."""
+    """Scatter p50 pipeline latency against pass@1 (top) and edit similarity (bottom), one column per suite."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
-    suites = list(next(iter(quality.values())))
-    figure, axes = plt.subplots(1, len(suites), figsize=(5.5 * len(suites), 4.2), squeeze=False)
-    for axis, suite in zip(axes[0], suites):
-        floor = quality[EMPTY][suite].pass_at_1
-        axis.axhline(floor, color="gray", linestyle="--", linewidth=1, label=f"{EMPTY}: {floor:.3f}")
-        axis.legend(loc="upper right", fontsize=8)
-        for name, results in quality.items():
-            if name == EMPTY:
-                continue
-            q = results[suite]
-            marker, color = ("s", "tab:red") if name == AR else ("o", "tab:blue")
-            axis.scatter(q.p50_ms, q.pass_at_1, marker=marker, color=color, s=50)
-            axis.annotate(name.replace("diffusion ", "diff. "), (q.p50_ms, q.pass_at_1), textcoords="offset points",
-                          xytext=(5, 5), fontsize=8)
-        axis.set_xscale("log")
-        axis.set_xlabel("p50 completion latency through the pipeline (ms, log scale)")
-        axis.set_ylabel("pass@1")
-        axis.set_title(f"{suite} ({quality[AR][suite].tasks} tasks)")
-        axis.grid(True, alpha=0.3)
+    suites = list(quality[AR])
+    metrics = (("pass_at_1", "pass@1"), ("edit_similarity", "edit similarity to the reference"))
+    figure, axes = plt.subplots(len(metrics), len(suites), figsize=(5.5 * len(suites), 8), squeeze=False)
+    for column, suite in enumerate(suites):
+        for row, (field, label) in enumerate(metrics):
+            axis = axes[row][column]
+            floor = getattr(quality[EMPTY][suite], field)
+            axis.axhline(floor, color="gray", linestyle="--", linewidth=1, label=f"{EMPTY}: {floor:.3f}")
+            for index, (name, results) in enumerate(item for item in quality.items() if item[0] != EMPTY):
+                q = results[suite]
+                marker, color = ("s", "tab:red") if name == AR else ("o", "tab:blue")
+                axis.scatter(q.p50_ms, getattr(q, field), marker=marker, color=color, s=50)
+                # Alternate label offsets so that neighbouring points stay readable.
+                axis.annotate(name.replace("diffusion ", "diff. "), (q.p50_ms, getattr(q, field)),
+                              textcoords="offset points", xytext=(5, 6 if index % 2 else -12), fontsize=8)
+            axis.set_xscale("log")
+            axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.xaxis.set_major_formatter(ticker.ScalarFormatter())
+            axis.xaxis.set_minor_formatter(ticker.NullFormatter())
+            axis.set_xlabel("p50 completion latency through the pipeline (ms, log scale)")
+            axis.set_ylabel(label)
+            axis.set_title(f"{suite} ({quality[AR][suite].tasks} tasks)")
+            axis.legend(loc="best", fontsize=8)
+            axis.grid(True, alpha=0.3)
     figure.suptitle("Matched mini models: diffusion (circles, per effort) vs autoregressive (square)")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=110)
     print(f"\nplot written to {path}")
 
 

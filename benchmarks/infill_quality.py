@@ -33,6 +33,7 @@ class QualityResult:
     tasks: int
     pass_at_1: float
     exact_match: float
+    edit_similarity: float  # mean over tasks, after the suite's normalisation (1.0 is identical)
     p50_ms: float
     p95_ms: float
     mean_chars: float
@@ -55,8 +56,9 @@ class ExecutionCache:
 def score_texts(tasks: list[Task], texts: list[str], latencies_ms: list[float], executions: ExecutionCache) -> QualityResult:
     """Execute each task's tests with its middle and compare the middle with the reference."""
     passed = [executions.passed(task, text) for task, text in zip(tasks, texts)]
-    exact = [match_scores(text, task.reference, single_line=task.single_line)[0] for task, text in zip(tasks, texts)]
-    return QualityResult(len(tasks), statistics.fmean(passed), statistics.fmean(exact), percentile(latencies_ms, 0.5),
+    matches = [match_scores(text, task.reference, single_line=task.single_line) for task, text in zip(tasks, texts)]
+    return QualityResult(len(tasks), statistics.fmean(passed), statistics.fmean(exact for exact, _ in matches),
+                         statistics.fmean(similarity for _, similarity in matches), percentile(latencies_ms, 0.5),
                          percentile(latencies_ms, 0.95), statistics.fmean(len(t) for t in texts), texts)
 
 
