@@ -1,13 +1,15 @@
 """Start the language server on stdio (or TCP on 127.0.0.1 for debugging).
 
-stdout carries the protocol and nothing else: logs go to stderr or to
-``--log-file``, and ``sys.stdout`` is pointed at stderr while the server runs,
-so a stray ``print`` from a library cannot corrupt the stream.
+stdout carries the protocol and nothing else. Logs go to stderr or to
+``--log-file``. The protocol writes to a duplicate of the original stdout
+descriptor, while descriptor 1 and ``sys.stdout`` are pointed at stderr, so a
+stray ``print`` or a native library writing to stdout cannot corrupt the stream.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from pygls.exceptions import JsonRpcException
@@ -75,7 +77,9 @@ def run(args) -> int:
         log.info("fim-server lsp listening on %s:%d", LOOPBACK, args.port)
         server.start_tcp(LOOPBACK, args.port)
         return 0
-    protocol_out = sys.stdout.buffer
+    sys.stdout.flush()
+    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     log.info("fim-server lsp ready on stdio (%s engine)", server.engine_kind)
     server.start_io(sys.stdin.buffer, protocol_out)
