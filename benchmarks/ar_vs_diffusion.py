@@ -3,15 +3,16 @@
 Both models run in this one process, on the same threads, with the same context
 windows. Sections:
 
-1. matched models (same size, data, seed and step budget): latency p50/p95/p99 and
-   tokens/s per completion at forced lengths of 1, 5 and 20 lines, for every
-   diffusion effort; latency per keystroke with and without context-cache reuse;
-   HumanEval single-line and multi-line infilling pass@1 and exact match through
-   the production pipeline (seeded subsample);
-2. shipped size (hidden 256, 6 layers): the bundled diffusion model against an AR
+1. Matched models (same size, data, seed and step budget). For every diffusion
+   effort and the AR model: latency p50/p95/p99 and tokens/s per completion at
+   forced lengths of 1, 5 and 20 lines. Latency per keystroke with and without
+   context-cache reuse. HumanEval single-line and multi-line infilling pass@1,
+   exact match and edit similarity through the production pipeline (seeded
+   subsample), next to the empty-middle floor.
+2. Shipped size (hidden 256, 6 layers): the bundled diffusion model against an AR
    model of the same shape with untrained weights, for latency only.
 
-Usage (about 15 minutes on one contended core)::
+Usage (about 10 minutes on one core of a loaded 2-core machine)::
 
     nice -n 5 .venv/bin/python benchmarks/ar_vs_diffusion.py \\
         --diffusion work/matched/diffusion-cached/export \\
