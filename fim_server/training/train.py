@@ -177,14 +177,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CPU")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="start a new run from an exported model folder (its weights and tokenizer); "
+                             "ignored when the run folder already has a checkpoint")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
 
     args.run.mkdir(parents=True, exist_ok=True)
-    tokenizer = prepare_tokenizer(args.run, args.corpus, args.vocab_size)
     checkpoint_path = args.run / "checkpoint.pt"
+    if args.init_from and not checkpoint_path.exists() and not (args.run / "tokenizer").exists():
+        load_tokenizer(args.init_from).save_pretrained(str(args.run / "tokenizer"))
+    tokenizer = prepare_tokenizer(args.run, args.corpus, args.vocab_size)
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, weights_only=False)
         objective = OBJECTIVES[state.get("objective", "diffusion")]
@@ -207,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     model = objective.model_class(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     step, tokens_seen, best_valid = 0, 0, float("inf")
+    if state is None and args.init_from:
+        initial = objective.model_class.from_pretrained(str(args.init_from))
+        config = initial.config
+        model = initial
+        optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
+        log.info("starting from the weights in %s", args.init_from)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
