@@ -76,7 +76,12 @@ def diffusion_with_prefix_lm_loss(model: FimDiffusionModel, batch: Batch) -> tor
     only about 20 of the 300 tokens in a sequence, and this auxiliary loss
     supervises the rest, which teaches the shared layers the language much
     sooner. Held-out evaluation still uses ``masked_diffusion_loss`` alone.
+
+    Only the cached layout gets the auxiliary loss: in the bidirectional layout a
+    prefix token sees the token it would predict, so the loss would teach copying.
     """
+    if model.config.attention_layout != "cached":
+        return masked_diffusion_loss(model, batch)
     segments = batch.segment_ids
     is_prefix = segments == PREFIX
     next_is_prefix = torch.zeros_like(is_prefix)

@@ -85,3 +85,19 @@ def test_checkpoint_without_objective_resumes_as_diffusion(corpus, tmp_path):
     assert resumed["step"] == 2
     assert resumed["objective"] == "diffusion"
     assert resumed["config"]["attention_layout"] == "bidirectional"
+
+
+def test_bidirectional_layout_gets_no_prefix_loss():
+    from fim_server.model import FimDiffusionConfig, FimDiffusionModel
+    from fim_server.training.examples import collate
+
+    shape = dict(vocab_size=64, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                 max_prefix_tokens=8, max_suffix_tokens=4, max_canvas_tokens=6)
+    example = FimExample("line", prefix=[10, 11, 12, 13], middle=[20, 21], suffix=[30, 31])
+    for layout, expect_equal in (("bidirectional", True), ("cached", False)):
+        torch.manual_seed(0)
+        model = FimDiffusionModel(FimDiffusionConfig(attention_layout=layout, **shape))
+        batch = collate([example], model.config, random.Random(0))
+        combined = train.diffusion_with_prefix_lm_loss(model, batch)
+        plain = train.masked_diffusion_loss(model, batch)
+        assert torch.equal(combined, plain) == expect_equal, layout
