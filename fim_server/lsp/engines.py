@@ -1,6 +1,6 @@
 """The completion pipeline behind the server, loaded off the event loop.
 
-The real engine is ``DiffusionEngine`` over a model folder. For tests only, the
+The real engine is a diffusion or autoregressive engine over a model folder. For tests only, the
 environment variable ``FIM_SERVER_LSP_TEST_ENGINE`` selects the scripted
 ``FakeEngine`` instead, so protocol tests run without weights. Its value is a
 JSON object::
@@ -109,10 +109,11 @@ def fake_loader(spec: str) -> PipelineLoader:
 
 def diffusion_loader(settings: Settings) -> PipelineLoader:
     def load(model_path: str) -> CompletionPipeline:
-        from ..engine.engine import DiffusionEngine
+        from ..engine.loading import load_engine
 
         try:
-            engine = DiffusionEngine(model_path, dtype=settings.dtype, threads=settings.threads or None)
+            # A diffusion or an autoregressive engine, whichever model_type the folder holds.
+            engine = load_engine(model_path, dtype=settings.dtype, threads=settings.threads or None)
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"cannot load the model from {model_path}: {exc}") from exc
         return CompletionPipeline(MeteredEngine(engine), default_effort=settings.effort, max_lines=settings.max_lines)

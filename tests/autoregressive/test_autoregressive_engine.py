@@ -144,3 +144,15 @@ def test_cli_builds_the_engine_from_the_folder(autoregressive_model_path):
         assert pipeline.engine.kind == "autoregressive"
     finally:
         pipeline.close()
+
+
+def test_lsp_loader_selects_autoregressive_engine(autoregressive_model_path, bundled_model_path):
+    from fim_server.config import Settings
+    from fim_server.lsp.engines import diffusion_loader
+
+    load = diffusion_loader(Settings(model=str(bundled_model_path), dtype="float32"))
+    pipeline = load(str(autoregressive_model_path))
+    try:
+        assert pipeline.engine.kind == "autoregressive"
+    finally:
+        pipeline.close()
