@@ -79,7 +79,7 @@ class CompletionResult(msgspec.Struct, kw_only=True):
 
 
 class RequestError(ValueError):
-    """The request is invalid; the message says which field and why."""
+    """An invalid request; the message names the field and the reason."""
 
 
 class Engine(Protocol):

@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers.utils import logging as transformers_logging
 
 from ..model import CANVAS, PREFIX, SUFFIX, ContextCache, FimAutoregressiveModel
-from ..model.tokenizer import load_tokenizer
-from .engine import DTYPES, Candidate, DiffusionEngine, FillResult
+from .engine import Candidate, DiffusionEngine, FillResult, load_model_folder
 from .sampler import EFFORTS, NEG_INF, FillCancelled, suppress_special
 
 log = logging.getLogger("fim_server.engine")
@@ -49,25 +47,13 @@ class AutoregressiveEngine:
     encode_suffix = DiffusionEngine.encode_suffix
 
     def __init__(self, model_path: str | Path, *, dtype: str = "bfloat16", threads: int | None = None) -> None:
-        path = Path(model_path)
-        if not (path / "config.json").exists():
-            raise FileNotFoundError(
-                f"model folder {path} has no config.json; pass a folder written by `fim-server train --export`"
-            )
-        if dtype not in DTYPES:
-            raise ValueError(f"invalid dtype {dtype!r}: expected one of {sorted(DTYPES)}")
-        if threads:
-            torch.set_num_threads(threads)
-        self.path = path
-        self.dtype = DTYPES[dtype]
-        self.tokenizer = load_tokenizer(path)
-        transformers_logging.disable_progress_bar()
-        self.model = FimAutoregressiveModel.from_pretrained(str(path), dtype=self.dtype).eval()
+        self.path, self.dtype, self.tokenizer, self.model = load_model_folder(
+            model_path, FimAutoregressiveModel, dtype=dtype, threads=threads)
         self.config = self.model.config
         self.banned_ids = [self.config.middle_token_id, self.config.pad_token_id]
         self._prompt: _CachedPrompt | None = None
         self._lock = threading.Lock()
-        log.info("loaded %s (%s, autoregressive PSM)", path, dtype)
+        log.info("loaded %s (%s, autoregressive PSM)", self.path, dtype)
 
     def _extend(self, ids: list[int], segments: list[int], start: int, past: ContextCache | None, logits: bool):
         input_ids = torch.tensor([ids], dtype=torch.long)

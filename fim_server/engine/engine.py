@@ -26,6 +26,23 @@ DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32}
 _PREFIX_TRIM_CHUNK = 32  # left-trim the prefix in chunks so the cache survives typing
 
 
+def load_model_folder(model_path: str | Path, model_class, *, dtype: str, threads: int | None):
+    """Load (path, torch dtype, tokenizer, model in eval mode) from an exported model folder."""
+    path = Path(model_path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(
+            f"model folder {path} has no config.json; pass a folder written by `fim-server train --export`"
+        )
+    if dtype not in DTYPES:
+        raise ValueError(f"invalid dtype {dtype!r}: expected one of {sorted(DTYPES)}")
+    if threads:
+        torch.set_num_threads(threads)
+    tokenizer = load_tokenizer(path)
+    transformers_logging.disable_progress_bar()  # keeps stderr clean for editors that show it
+    model = model_class.from_pretrained(str(path), dtype=DTYPES[dtype]).eval()
+    return path, DTYPES[dtype], tokenizer, model
+
+
 @dataclass(slots=True)
 class _CachedContext:
     suffix_ids: list[int]
@@ -39,25 +56,13 @@ class DiffusionEngine:
     kind = "diffusion"
 
     def __init__(self, model_path: str | Path, *, dtype: str = "bfloat16", threads: int | None = None) -> None:
-        path = Path(model_path)
-        if not (path / "config.json").exists():
-            raise FileNotFoundError(
-                f"model folder {path} has no config.json; pass a folder written by `fim-server train --export`"
-            )
-        if dtype not in DTYPES:
-            raise ValueError(f"invalid dtype {dtype!r}: expected one of {sorted(DTYPES)}")
-        if threads:
-            torch.set_num_threads(threads)
-        self.path = path
-        self.dtype = DTYPES[dtype]
-        self.tokenizer = load_tokenizer(path)
-        transformers_logging.disable_progress_bar()  # keeps stderr clean for editors that show it
-        self.model = FimDiffusionModel.from_pretrained(str(path), dtype=self.dtype).eval()
+        self.path, self.dtype, self.tokenizer, self.model = load_model_folder(
+            model_path, FimDiffusionModel, dtype=dtype, threads=threads)
         self.config = self.model.config
         self.banned_ids = [self.config.mask_token_id, self.config.pad_token_id]
         self._context: _CachedContext | None = None
         self._lock = threading.Lock()
-        log.info("loaded %s (%s, layout %s)", path, dtype, self.config.attention_layout)
+        log.info("loaded %s (%s, layout %s)", self.path, dtype, self.config.attention_layout)
 
     # -- tokenization ---------------------------------------------------------
 

@@ -84,7 +84,7 @@ class StdioServer:
             self.send(error(id_, "invalid_request", str(exc)))
         except FillCancelled:
             self.send(error(id_, "cancelled", f"request {id_!r} was cancelled"))
-        except Exception as exc:  # the server must answer and stay up whatever the model does
+        except Exception as exc:  # reply and keep serving whatever the model raises
             log.exception("request %r failed", id_)
             self.send(error(id_, "internal_error", f"{type(exc).__name__}: {exc}"))
         finally:

@@ -109,7 +109,7 @@ def diffusion_with_prefix_lm_loss(model: FimDiffusionModel, batch: Batch) -> tor
 
 @dataclass(frozen=True, slots=True)
 class Objective:
-    """What one ``--objective`` trains: model classes, batch layout, training loss and held-out loss."""
+    """Model classes, batch layout, training loss and held-out loss of one ``--objective``."""
 
     name: str
     config_class: type
