@@ -217,16 +217,27 @@ def main(argv: list[str] | None = None) -> int:
     model = objective.model_class(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     step, tokens_seen, best_valid = 0, 0, float("inf")
+    prior_steps = 0  # optimizer steps behind the weights of --init-from
     if state is None and args.init_from:
         initial = objective.model_class.from_pretrained(str(args.init_from))
         config = initial.config
         model = initial
         optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
         log.info("starting from the weights in %s", args.init_from)
+        previous = args.init_from / "training.json"
+        if previous.exists():
+            # Count the tokens the weights have already seen, and export only
+            # when the held-out loss beats the model we started from.
+            info = json.loads(previous.read_text())
+            tokens_seen = int(info.get("tokens_seen", 0))
+            prior_steps = int(info.get("step", 0))
+            best_valid = float(info.get("valid_loss", best_valid))
+            log.info("it has seen %.2fM tokens, held-out loss %.3f", tokens_seen / 1e6, best_valid)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, tokens_seen, best_valid = state["step"], state["tokens_seen"], state["best_valid"]
+        prior_steps = state.get("prior_steps", 0)
     log.info("model: %.2fM parameters, objective %s, layout %s", sum(p.numel() for p in model.parameters()) / 1e6,
              objective.name, getattr(config, "attention_layout", "causal PSM"))
 
@@ -243,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             saved_config["attention_layout"] = config.attention_layout
         state = {"config": saved_config, "objective": objective.name, "model": model.state_dict(),
                  "optimizer": optimizer.state_dict(), "step": step, "tokens_seen": tokens_seen,
-                 "best_valid": best_valid}
+                 "best_valid": best_valid, "prior_steps": prior_steps}
         torch.save(state, checkpoint_path.with_suffix(".tmp"))
         os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
 
@@ -283,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                 best_valid = valid
                 if args.export:
                     export(model, tokenizer, args.export,
-                           {"step": step, "tokens_seen": tokens_seen, "valid_loss": valid, "seed": args.seed})
+                           {"step": prior_steps + step, "tokens_seen": tokens_seen, "valid_loss": valid,
+                            "seed": args.seed, "init_from": str(args.init_from) if args.init_from else None})
         if step % args.save_every == 0:
             save()
     save()
