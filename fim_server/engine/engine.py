@@ -24,6 +24,7 @@ log = logging.getLogger("fim_server.engine")
 
 DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32}
 _PREFIX_TRIM_CHUNK = 32  # left-trim the prefix in chunks so the cache survives typing
+_CHAR_WINDOW_STEP = 512
 
 
 def load_model_folder(model_path: str | Path, model_class, *, dtype: str, threads: int | None):
@@ -67,7 +68,12 @@ class DiffusionEngine:
     # -- tokenization ---------------------------------------------------------
 
     def encode_prefix(self, prefix: str) -> list[int]:
-        ids = self.tokenizer.encode(prefix[-self.config.max_prefix_tokens * 8 :]) if prefix else []
+        if not prefix:
+            return []
+        # Tokenize a character window whose start moves in steps of _CHAR_WINDOW_STEP,
+        # so typing at the end keeps the leading tokens and the cache can be extended.
+        start = max(0, len(prefix) - self.config.max_prefix_tokens * 8)
+        ids = self.tokenizer.encode(prefix[start // _CHAR_WINDOW_STEP * _CHAR_WINDOW_STEP :])
         limit = self.config.max_prefix_tokens
         if len(ids) > limit:
             excess = len(ids) - limit
