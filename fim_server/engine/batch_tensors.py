@@ -15,7 +15,7 @@ import torch
 
 from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache
 from ..model.modeling import LayerCache
-from .sampler import NEG_INF, DenoiseState, EffortProfile, apply_end_of_middle, choose_commits, suppress_special
+from .sampler import DenoiseState
 
 
 def new_canvas_state(lengths: list[int], mask_id: int, pad_id: int) -> DenoiseState:
@@ -112,22 +112,3 @@ def stack_canvases(states: list[DenoiseState], width: int, pad_id: int) -> torch
         rows.append(tokens)
     return torch.cat(rows)
 
-
-def apply_step(
-    state: DenoiseState, logits: torch.Tensor, profile: EffortProfile, *, final: bool, mask_id: int, eom_id: int,
-    banned_ids: list[int],
-) -> None:
-    """Commit tokens from one step's logits (K, C, V), exactly as one iteration of ``sampler.denoise``.
-
-    NOTE: this repeats the body of the loop in ``sampler.denoise``; the equivalence tests in
-    tests/daemon/test_batched_engine.py fail when the two drift apart.
-    """
-    logits = suppress_special(logits.float(), banned_ids)
-    logits[:, 0, eom_id] = NEG_INF  # as in sampler.denoise: end-of-middle never opens the canvas
-    probs = torch.softmax(logits, dim=-1)
-    commit, predicted, confidence = choose_commits(probs, state, mask_id, profile.threshold, final)
-    state.tokens[commit] = predicted[commit]
-    state.confidence[commit] = confidence[commit]
-    apply_end_of_middle(state, mask_id, eom_id)
-    state.steps += 1
-    state.tokens_per_step.append(int(commit.sum()))

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .batch_tensors import apply_step, canvas_layout, new_canvas_state, pad_context_caches, stack_canvases
+from .batch_tensors import canvas_layout, new_canvas_state, pad_context_caches, stack_canvases
 from .context_pool import ContextPool
 from .engine import FillResult
-from .sampler import EFFORTS, EffortProfile, FillCancelled, remask_low_confidence
+from .sampler import EFFORTS, DenoiseSchedule, EffortProfile, FillCancelled, denoise_step
 
 log = logging.getLogger("fim_server.engine.batching")
 
@@ -96,8 +96,7 @@ class _Job:
     cache_state: str = "miss"
     prefix_length: int = 0
     lengths: list[int] = field(default_factory=list)
-    pass_index: int = 0
-    step: int = 0
+    schedule: DenoiseSchedule | None = None
     started_at: float = 0.0
 
     @property
@@ -282,22 +281,8 @@ class BatchedEngine:
             job.prefix_length = len(prefix_ids)
             job.lengths = engine.canvas_lengths(job.canvas_tokens, job.profile.length_factors, job.profile.candidates)
             job.state = new_canvas_state(job.lengths, self.config.mask_token_id, self.config.pad_token_id)
+            job.schedule = DenoiseSchedule(job.profile)
             job.started_at = encoded
-
-    def _ready_for_step(self, job: _Job) -> bool:
-        """Advance ``job`` to its next model call, mirroring ``sampler.denoise``; False when it is done."""
-        state, profile = job.state, job.profile
-        passes = 2 if profile.revision else 1
-        mask_id = self.config.mask_token_id
-        while True:
-            if job.step < profile.max_steps:
-                if ((state.tokens == mask_id) & state.valid).any():
-                    return True
-            job.pass_index += 1
-            if job.pass_index >= passes:
-                return False
-            remask_low_confidence(state, mask_id)
-            job.step = 0
 
     def _step(self) -> None:
         runnable = []
@@ -305,7 +290,7 @@ class BatchedEngine:
             reason = job.stop_reason()
             if reason is not None:
                 self._resolve(job, error=reason)
-            elif not self._ready_for_step(job):
+            elif not job.schedule.advance(job.state, self.config.mask_token_id):
                 self._resolve(job, result=self._finish(job))
             else:
                 runnable.append(job)
@@ -319,11 +304,9 @@ class BatchedEngine:
         row = 0
         for job in runnable:
             rows, own_width = job.state.tokens.shape
-            final = job.step == job.profile.max_steps - 1
-            apply_step(job.state, logits[row : row + rows, :own_width], job.profile, final=final,
-                       mask_id=self.config.mask_token_id, eom_id=self.config.eom_token_id,
-                       banned_ids=self.engine.banned_ids)
-            job.step += 1
+            denoise_step(job.state, logits[row : row + rows, :own_width], job.schedule,
+                         mask_id=self.config.mask_token_id, eom_id=self.config.eom_token_id,
+                         banned_ids=self.engine.banned_ids)
             row += rows
 
     def _layout(self, runnable: list[_Job]):

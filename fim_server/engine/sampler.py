@@ -5,6 +5,11 @@ The loop is split into small steps that can be timed and tested alone:
 positions to fill this step), ``apply_end_of_middle`` (masks right of a committed
 end-of-middle token become padding) and ``remask_low_confidence`` (the optional
 revision pass).
+
+``DenoiseSchedule`` (which pass and step comes next) and ``denoise_step`` (one
+step's commits from its logits) make up the whole sampling rule. ``denoise``
+runs them for one request. ``BatchedEngine`` runs them for each request of a
+batch after one shared model call, so both paths apply the same rule.
 """
 
 from __future__ import annotations
@@ -68,6 +73,59 @@ def remask_low_confidence(state: DenoiseState, mask_id: int, fraction: float = 0
         state.tokens[row, positions[worst]] = mask_id
 
 
+@dataclass(slots=True)
+class DenoiseSchedule:
+    """Position of one request in its denoising passes: the pass index and the step within it."""
+
+    profile: EffortProfile
+    pass_index: int = 0
+    step: int = 0
+
+    @property
+    def final(self) -> bool:
+        """Whether this is the pass's last step, which commits every token still masked."""
+        return self.step == self.profile.max_steps - 1
+
+    def advance(self, state: DenoiseState, mask_id: int) -> bool:
+        """Move to the next model call, or return False when ``state`` is done.
+
+        A pass ends when no mask is left or after ``profile.max_steps`` steps.
+        With ``profile.revision`` a second pass follows, which first re-masks the
+        least confident tokens.
+        """
+        passes = 2 if self.profile.revision else 1
+        while True:
+            if self.step < self.profile.max_steps and ((state.tokens == mask_id) & state.valid).any():
+                return True
+            self.pass_index += 1
+            if self.pass_index >= passes:
+                return False
+            remask_low_confidence(state, mask_id)
+            self.step = 0
+
+
+def denoise_step(state: DenoiseState, logits: torch.Tensor, schedule: DenoiseSchedule, *, mask_id: int,
+                 eom_id: int, banned_ids: list[int]) -> None:
+    """Commit tokens of ``state`` from one model call's logits (K, C, V) and count the step.
+
+    Banned special tokens get zero probability and end-of-middle cannot open the
+    canvas. Every masked token whose probability reaches the profile's threshold
+    is committed, with at least one per row and all of them on the final step.
+    Masks right of a committed end-of-middle token then become padding.
+    """
+    logits = suppress_special(logits.float(), banned_ids)
+    # An empty completion is never useful: end-of-middle cannot open the canvas.
+    logits[:, 0, eom_id] = NEG_INF
+    probs = torch.softmax(logits, dim=-1)
+    commit, predicted, confidence = choose_commits(probs, state, mask_id, schedule.profile.threshold, schedule.final)
+    state.tokens[commit] = predicted[commit]
+    state.confidence[commit] = confidence[commit]
+    apply_end_of_middle(state, mask_id, eom_id)
+    state.steps += 1
+    state.tokens_per_step.append(int(commit.sum()))
+    schedule.step += 1
+
+
 def denoise(
     score: Callable[[torch.Tensor], torch.Tensor],
     state: DenoiseState,
@@ -80,27 +138,13 @@ def denoise(
 ) -> DenoiseState:
     """Fill every mask of ``state`` in at most ``profile.max_steps`` model calls (per pass).
 
-    ``score`` maps canvas tokens (K, C) to logits (K, C, V).
+    ``score`` maps canvas tokens (K, C) to logits (K, C, V). Raises
+    ``FillCancelled`` when ``should_stop()`` turns true before a step.
     """
-    passes = 2 if profile.revision else 1
-    for pass_index in range(passes):
-        if pass_index == 1:
-            remask_low_confidence(state, mask_id)
-        for step in range(profile.max_steps):
-            if should_stop is not None and should_stop():
-                raise FillCancelled()
-            masked = (state.tokens == mask_id) & state.valid
-            if not masked.any():
-                break
-            logits = suppress_special(score(state.tokens).float(), banned_ids)
-            # An empty completion is never useful: end-of-middle cannot open the canvas.
-            logits[:, 0, eom_id] = NEG_INF
-            probs = torch.softmax(logits, dim=-1)
-            final = step == profile.max_steps - 1
-            commit, predicted, confidence = choose_commits(probs, state, mask_id, profile.threshold, final)
-            state.tokens[commit] = predicted[commit]
-            state.confidence[commit] = confidence[commit]
-            apply_end_of_middle(state, mask_id, eom_id)
-            state.steps += 1
-            state.tokens_per_step.append(int(commit.sum()))
-    return state
+    schedule = DenoiseSchedule(profile)
+    while True:
+        if should_stop is not None and should_stop():
+            raise FillCancelled()
+        if not schedule.advance(state, mask_id):
+            return state
+        denoise_step(state, score(state.tokens), schedule, mask_id=mask_id, eom_id=eom_id, banned_ids=banned_ids)
