@@ -22,9 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..engine.batching import DeadlineExceeded, Overloaded
-from ..engine.engine import FillResult
-from ..engine.types import FillCancelled
+from ..engine.types import DeadlineExceeded, FillCancelled, FillResult, Overloaded
 from . import protocol
 from .locations import check_socket_path, default_socket_path
 from .protocol import (

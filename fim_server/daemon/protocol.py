@@ -15,7 +15,7 @@ import struct
 
 import msgspec
 
-from ..engine.engine import FillResult
+from ..engine.types import FillResult
 
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024

@@ -7,8 +7,7 @@ import logging
 import time
 from pathlib import Path
 
-from ..engine.engine import FillResult
-from ..engine.types import FillCancelled
+from ..engine.types import FillCancelled, FillResult
 from .client import DaemonClient, DaemonConnectionLost, DaemonError, raise_for_reply
 from .protocol import FillMessage
 

@@ -39,44 +39,9 @@ from .batch_tensors import canvas_layout, new_canvas_state, pad_context_caches, 
 from .context_pool import ContextPool
 from .engine import FillResult
 from .sampler import EFFORTS, DenoiseSchedule, EffortProfile, FillCancelled, denoise_step
+from .types import DeadlineExceeded, FillControl, Overloaded  # defined without torch for the daemon client
 
 log = logging.getLogger("fim_server.engine.batching")
-
-
-class Overloaded(RuntimeError):
-    """The request queue is full. The message gives the queue length, the limit and what to do."""
-
-
-class DeadlineExceeded(RuntimeError):
-    """A request's deadline passed while it was queued or being denoised."""
-
-
-class FillControl:
-    """A ``should_stop`` callable for one request: a cancel flag plus an optional deadline.
-
-    ``deadline`` is a ``time.monotonic()`` value. An engine that only calls
-    ``should_stop()`` sees a stop request once the deadline passes.
-    ``BatchedEngine`` also reads ``deadline`` to raise ``DeadlineExceeded``, and
-    ``RemoteEngine`` reads it to send the remaining time budget to the daemon.
-    """
-
-    def __init__(self, deadline: float | None = None) -> None:
-        self.deadline = deadline
-        self._cancelled = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    @property
-    def expired(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
-
-    def __call__(self) -> bool:
-        return self.cancelled or self.expired
 
 
 @dataclass(eq=False)
