@@ -22,16 +22,45 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--effort", help="instant, low, medium or high (default low)")
 
 
+def add_engine_location_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", dest="engine_location", choices=["local", "daemon"],
+                        help="local: load the model in this process; daemon: send fills to the shared model daemon "
+                             "(`fim-server serve`), started when none runs (default local)")
+    parser.add_argument("--socket", dest="daemon_socket", metavar="PATH",
+                        help="the daemon's Unix socket for --engine daemon (default: "
+                             "$XDG_RUNTIME_DIR/fim-server/daemon.sock, else a private folder in the temp directory)")
+
+
+def setting_overrides(args) -> dict:
+    """Settings given on the command line; None where an option was not given."""
+    return {"model": args.model, "dtype": args.dtype, "threads": args.threads, "effort": args.effort,
+            "engine": getattr(args, "engine_location", None), "socket": getattr(args, "daemon_socket", None)}
+
+
 def settings_from(args) -> Settings:
-    return load_settings({"model": args.model, "dtype": args.dtype, "threads": args.threads,
-                          "effort": args.effort})
+    return load_settings(setting_overrides(args))
 
 
 def build_pipeline(settings: Settings):
-    from .engine.loading import load_engine
+    """Build the pipeline over a local engine, or over the model daemon when ``settings.engine`` is "daemon".
+
+    Raises DaemonError or LocationError when the daemon cannot be reached or started.
+    """
     from .pipeline import CompletionPipeline
 
-    engine = load_engine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
+    if settings.engine == "daemon":
+        from .daemon import RemoteEngine
+
+        engine = RemoteEngine.from_settings(settings, socket_path=settings.socket or None)
+        try:
+            engine.connect(settings.model)
+        except BaseException:
+            engine.close()
+            raise
+    else:
+        from .engine.loading import load_engine
+
+        engine = load_engine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
     return CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines)
 
 
@@ -64,6 +93,7 @@ def show_in_place(text: str, line: int, column: int, completion: str, context_li
 
 
 def command_complete(args) -> int:
+    from .daemon import DaemonError, LocationError
     from .pipeline import CompletionRequest, RequestError, resolve_cursor
 
     try:
@@ -89,6 +119,9 @@ def command_complete(args) -> int:
     except RequestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (DaemonError, LocationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         sys.stdout.write(msgspec.json.encode(result).decode() + "\n")
         return 0
@@ -103,9 +136,14 @@ def command_complete(args) -> int:
 
 
 def command_stdio(args) -> int:
+    from .daemon import DaemonError, LocationError
     from .serving.stdio import serve
 
-    pipeline = build_pipeline(settings_from(args))
+    try:
+        pipeline = build_pipeline(settings_from(args))
+    except (DaemonError, LocationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     log.info("stdio mode ready: one JSON request per line")
     try:
         asyncio.run(serve(pipeline))
@@ -123,6 +161,8 @@ def command_lsp(args) -> int:
 def command_serve(args) -> int:
     from .daemon.service import run_service
 
+    if args.socket is None:
+        args.socket = settings_from(args).socket or None  # the same socket that clients configured
     return run_service(args, settings_from)
 
 
@@ -138,10 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     complete.add_argument("--mode", choices=["auto", "line", "block"], default="auto",
                           help="completion mode (default: decided from the code at the cursor)")
     add_engine_options(complete)
+    add_engine_location_options(complete)
     complete.set_defaults(handler=command_complete)
 
     stdio = sub.add_parser("stdio", help="serve JSON-lines requests on stdin/stdout")
     add_engine_options(stdio)
+    add_engine_location_options(stdio)
     stdio.set_defaults(handler=command_stdio)
 
     lsp = sub.add_parser("lsp", help="serve inline completions over the Language Server Protocol on stdio")
@@ -149,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     lsp.add_argument("--port", type=int, default=2087, help="TCP port for --tcp (default 2087)")
     lsp.add_argument("--log-file", help="append logs to this file instead of stderr")
     add_engine_options(lsp)
+    add_engine_location_options(lsp)
     lsp.set_defaults(handler=command_lsp)
 
     from .daemon.service import add_serve_options

@@ -11,6 +11,8 @@ The TOML file is ``$FIM_SERVER_CONFIG`` when set, else
     threads = 1             # torch CPU threads; 0 lets torch decide
     effort = "low"          # instant, low, medium or high
     max_lines = 20
+    engine = "local"        # or "daemon": share one model process (`fim-server serve`) between editors
+    socket = ""             # the daemon's Unix socket; "" is $XDG_RUNTIME_DIR/fim-server/daemon.sock
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .engine.types import EFFORTS
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "fim-diffusion-small"
 DTYPE_NAMES = ("bfloat16", "float32")
 DEVICES = ("cpu",)
+ENGINE_LOCATIONS = ("local", "daemon")
 
 
 class ConfigError(ValueError):
@@ -42,9 +45,25 @@ class Settings:
     threads: int = 1
     effort: str = "low"
     max_lines: int = 20
+    # "daemon": fills go to the shared model daemon, which the first client starts.
+    engine: str = "local"
+    socket: str = ""  # the daemon's socket path; "" picks the default location
 
 
 ENV_NAMES = {f.name: f"FIM_SERVER_{f.name.upper()}" for f in fields(Settings)}
+
+
+def socket_path_problem(path: str) -> str | None:
+    """Return why ``path`` cannot be the daemon's socket path, or None when it can."""
+    from .daemon.locations import MAX_SOCKET_PATH_BYTES
+
+    if not Path(path).is_absolute():
+        return "not an absolute path; use one, so that every editor finds the same socket"
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH_BYTES:
+        return f"longer than {MAX_SOCKET_PATH_BYTES} bytes, the limit for Unix socket paths; use a shorter path"
+    if not Path(path).parent.is_dir():
+        return f"folder {Path(path).parent} does not exist; create it with mode 700 or use another folder"
+    return None
 
 
 def validate(settings: Settings) -> Settings:
@@ -63,6 +82,15 @@ def validate(settings: Settings) -> Settings:
             f"invalid model {settings.model!r}: no config.json there; point it at a folder written by "
             "`fim-server train --export`, or unset it to use the bundled model"
         )
+    if settings.engine not in ENGINE_LOCATIONS:
+        raise ConfigError(f"invalid engine {settings.engine!r}: use 'local' (load the model in this process) or "
+                          "'daemon' (share one model process, `fim-server serve`, between editors)")
+    if settings.socket:
+        socket = str(Path(settings.socket).expanduser())
+        problem = socket_path_problem(socket)
+        if problem:
+            raise ConfigError(f"invalid socket {settings.socket!r}: {problem}. Unset it to use the default location.")
+        settings = replace(settings, socket=socket)
     return settings
 
 

@@ -23,6 +23,11 @@ def test_environment_overrides_file(tmp_path, monkeypatch, bundled_model_path):
         ('dtype = "int4"', "invalid dtype 'int4'"),
         ('model = "/nonexistent/model"', "invalid model '/nonexistent/model'"),
         ("colour = 1", "unknown setting 'colour'"),
+        ('engine = "remote"', "invalid engine 'remote': use 'local'"),
+        ("engine = 1", "invalid engine 1 .*: expected a string"),
+        ('socket = "daemon.sock"', "invalid socket 'daemon.sock': not an absolute path"),
+        ('socket = "/nonexistent-fim/daemon.sock"', "folder /nonexistent-fim does not exist"),
+        (f'socket = "/tmp/{"s" * 120}.sock"', "longer than 107 bytes"),
         ("effort = ", "not valid TOML"),
     ],
 )
@@ -39,3 +44,28 @@ def test_invalid_environment_value(monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
     with pytest.raises(ConfigError, match=r"invalid max_lines 'ten' in \$FIM_SERVER_MAX_LINES"):
         load_settings(environ={"FIM_SERVER_MAX_LINES": "ten"})
+
+
+def test_engine_and_socket_from_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    socket = tmp_path / "daemon.sock"
+    settings = load_settings(environ={"FIM_SERVER_ENGINE": "daemon", "FIM_SERVER_SOCKET": str(socket)})
+    assert settings.engine == "daemon"
+    assert settings.socket == str(socket)
+
+
+def test_engine_defaults_to_local(monkeypatch):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    settings = load_settings(environ={})
+    assert settings.engine == "local"
+    assert settings.socket == ""
+
+
+def test_socket_home_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    settings = load_settings({"socket": "~/daemon.sock"}, environ={})
+    assert settings.socket == str(tmp_path / "daemon.sock")

@@ -122,7 +122,10 @@ class DaemonClient:
                     raise DaemonError(f"no daemon listens on {self.socket_path}; start one with `fim-server serve`")
                 if time.monotonic() > give_up:
                     raise DaemonError(f"connecting to the daemon on {self.socket_path} timed out after {self.start_timeout:.0f} s; see {self.socket_path.with_suffix('.log')}")
-                pid = start_daemon(self.socket_path, self.spawn_args, self.start_timeout)
+                try:
+                    pid = start_daemon(self.socket_path, self.spawn_args, self.start_timeout)
+                except OSError as exc:  # the lock or log file, or the process, could not be created
+                    raise DaemonError(f"cannot start the daemon on {self.socket_path}: {exc}") from exc
                 if pid is not None:
                     self.started_pids.append(pid)
                 else:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..engine.types import FillCancelled, FillResult
 from .client import DaemonClient, DaemonConnectionLost, DaemonError, raise_for_reply
-from .protocol import FillMessage
+from .protocol import FillMessage, PongReply
 
 log = logging.getLogger("fim_server.daemon.remote")
 
@@ -39,6 +39,29 @@ class RemoteEngine:
     @classmethod
     def from_settings(cls, settings, *, socket_path: str | Path | None = None) -> "RemoteEngine":
         return cls(socket_path=socket_path, spawn_args=spawn_args_from_settings(settings))
+
+    def connect(self, model: str | Path | None = None) -> PongReply:
+        """Connect, starting the daemon when none runs, and check that it serves ``model``.
+
+        Raises DaemonError, also when the running daemon serves another model folder.
+        """
+        socket_path = self.client.socket_path
+        self.client.connect()
+        try:
+            pong = self.client.ping()
+        except TimeoutError:
+            raise DaemonError(f"the daemon on {socket_path} did not reply to a ping within 10 s; "
+                              f"see {socket_path.with_suffix('.log')}") from None
+        if model is not None and pong.model is not None and Path(pong.model).resolve() != Path(model).resolve():
+            raise DaemonError(f"the daemon on {socket_path} serves the model {pong.model}, not {model}; stop it "
+                              f"with `fim-server serve --stop --socket {socket_path}` or use another socket")
+        log.info("using the model daemon on %s (pid %d, %s engine, model %s)", socket_path, pong.pid, pong.engine,
+                 pong.model)
+        return pong
+
+    def daemon_info(self) -> dict:
+        """Return the socket path and the pids of the daemons this engine started, oldest first."""
+        return {"socket": str(self.client.socket_path), "startedPids": list(self.client.started_pids)}
 
     def fill(self, prefix: str, suffix: str, *, canvas_tokens: int, effort: str = "low",
              should_stop=None) -> FillResult:

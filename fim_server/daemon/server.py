@@ -20,8 +20,7 @@ from pathlib import Path
 
 import msgspec
 
-from ..engine.batching import DeadlineExceeded, FillControl, Overloaded
-from ..engine.types import EFFORTS, FillCancelled
+from ..engine.types import EFFORTS, DeadlineExceeded, FillCancelled, FillControl, Overloaded
 from . import protocol
 from .protocol import (
     AckReply,

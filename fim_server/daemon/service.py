@@ -1,7 +1,10 @@
 """``fim-server serve``: load the model once, then serve the Unix socket and, optionally, the HTTP API.
 
-Both front ends share one ``BatchedEngine``, so requests from editors on the
-socket and from plugins over HTTP are batched together. The process runs on a
+Both front ends share one engine. For a diffusion model with the cached
+attention layout it is a ``BatchedEngine``, so requests from editors on the
+socket and from plugins over HTTP are batched together. Other model folders
+(autoregressive, or diffusion with bidirectional attention) are served through
+the same protocol, one fill at a time. The process runs on a
 uvloop event loop and stops on SIGTERM/SIGINT, on a ``shutdown`` message, or
 after the idle timeout.
 """
@@ -50,6 +53,9 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
                         help="fake: a scripted engine without weights, for testing front ends")
     parser.add_argument("--fake-step-seconds", type=float, default=0.0,
                         help="with --engine fake: seconds each of its 4 steps sleeps")
+    parser.add_argument("--fake-script",
+                        help="with --engine fake, for tests only: a JSON script of suggestions, steps and "
+                             "failures (the format of $FIM_SERVER_LSP_TEST_ENGINE); replaces --fake-step-seconds")
 
 
 def read_api_key(path: str | None) -> str | None:
@@ -68,18 +74,38 @@ def read_api_key(path: str | None) -> str | None:
 def build_engine(args, load_settings):
     """Return (engine for fills, settings) for ``args.engine``."""
     if args.engine == "fake":
-        from ..config import Settings
-        from ..engine.fake import FakeEngine
-
-        return FakeEngine(step_seconds=args.fake_step_seconds), Settings()
+        return build_fake_engine(args)
     from ..engine.batching import BatchedEngine
-    from ..engine.engine import DiffusionEngine
+    from ..engine.loading import load_engine
 
     settings = load_settings(args)
-    model = DiffusionEngine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
+    model = load_engine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
+    if not can_batch(model):
+        log.info("serving %s (%s engine) one fill at a time: batching needs a diffusion model with the cached "
+                 "attention layout", settings.model, model.kind)
+        return model, settings
     engine = BatchedEngine(model, max_batch_rows=args.max_batch, max_queue=args.max_queue,
                            batching=not args.no_batching, context_slots=args.context_slots)
     return engine, settings
+
+
+def can_batch(model) -> bool:
+    """Return whether ``BatchedEngine`` can serve ``model``: a diffusion model whose context cache is exact."""
+    return model.kind == "diffusion" and getattr(model.config, "attention_layout", None) == "cached"
+
+
+def build_fake_engine(args):
+    """Return (scripted test engine, default settings); raises ValueError for an invalid --fake-script."""
+    from ..config import Settings
+    from ..engine.fake import FakeEngine, engine_from_script
+
+    log.warning("serving the scripted test engine, not a model")
+    if not args.fake_script:
+        return FakeEngine(step_seconds=args.fake_step_seconds), Settings()
+    try:
+        return engine_from_script(args.fake_script), Settings()
+    except ValueError as exc:
+        raise ValueError(f"invalid --fake-script: {exc}") from None
 
 
 def build_http(args, engine, settings, daemon):

@@ -7,6 +7,7 @@ behaviour: tests of completion quality use the real bundled model.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -51,3 +52,38 @@ class FakeEngine:
             elapsed = (time.perf_counter() - started) * 1000
             candidate = Candidate(text=text, confidence=0.9, finished=True, canvas_tokens=canvas_tokens)
             return FillResult([candidate], self.steps, [1] * self.steps, {"denoise": elapsed}, "miss")
+
+
+def scripted_responder(script: dict) -> Callable[[str, str], str]:
+    """Return a ``respond(prefix, suffix)`` that applies the script's rules, first match wins."""
+    default = script.get("text", "fake_completion()")
+    rules = script.get("rules", [])
+
+    def respond(prefix: str, suffix: str) -> str:
+        for rule in rules:
+            if not prefix.endswith(rule["after"]):
+                continue
+            if rule.get("fail"):
+                raise RuntimeError(rule["fail"])
+            return rule["text"]
+        return default
+
+    return respond
+
+
+def engine_from_script(spec: str) -> FakeEngine:
+    """Build a ``FakeEngine`` from a JSON script; raise ValueError when ``spec`` is not a JSON object.
+
+    Keys: ``text`` (default suggestion), ``rules`` (``{"after": ..., "text": ...}``
+    or ``{"after": ..., "fail": message}``, matched against the end of the prefix),
+    ``steps``, ``step_seconds`` and ``fail`` (raise RuntimeError in every fill).
+    """
+    try:
+        script = json.loads(spec)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(script, dict):
+        raise ValueError("expected a JSON object")
+    failure = RuntimeError(script["fail"]) if script.get("fail") else None
+    return FakeEngine(scripted_responder(script), steps=int(script.get("steps", 4)),
+                      step_seconds=float(script.get("step_seconds", 0.0)), fail_with=failure)

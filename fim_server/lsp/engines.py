@@ -1,7 +1,9 @@
 """The completion pipeline behind the server, loaded off the event loop.
 
-The real engine is a diffusion or autoregressive engine over a model folder. For tests only, the
-environment variable ``FIM_SERVER_LSP_TEST_ENGINE`` selects the scripted
+The real engine is a diffusion or autoregressive engine over a model folder,
+loaded in this process, or with the ``engine`` setting "daemon" a
+``RemoteEngine`` that sends fills to the shared model daemon (``fim-server
+serve``) and starts it when none runs. For tests only, the environment variable ``FIM_SERVER_LSP_TEST_ENGINE`` selects the scripted
 ``FakeEngine`` instead, so protocol tests run without weights. Its value is a
 JSON object::
 
@@ -13,16 +15,18 @@ JSON object::
      "steps": 4, "step_seconds": 0.01,      # denoising steps and the sleep in each
      "fail": "engine exploded"}             # raise RuntimeError in every fill
 
-The fake never claims model behaviour; the server logs a warning when it is on.
+With "daemon", a daemon that the server starts serves the same script
+(``fim-server serve --engine fake --fake-script``). The fake never claims model
+behaviour; the server logs a warning when it is on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..config import Settings
 from ..pipeline import CompletionPipeline, FillCancelled
@@ -71,38 +75,17 @@ class MeteredEngine:
         return {"kind": self.kind, "fills": self.finished, "cancelledFills": self.cancelled, "busy": self.busy}
 
 
-def _scripted_responder(script: dict) -> Callable[[str, str], str]:
-    default = script.get("text", "fake_completion()")
-    rules = script.get("rules", [])
-
-    def respond(prefix: str, suffix: str) -> str:
-        for rule in rules:
-            if not prefix.endswith(rule["after"]):
-                continue
-            if rule.get("fail"):
-                raise RuntimeError(rule["fail"])
-            return rule["text"]
-        return default
-
-    return respond
-
-
 def fake_loader(spec: str) -> PipelineLoader:
     """Build a loader for the scripted test engine from its JSON description."""
-    from ..engine.fake import FakeEngine
+    from ..engine.fake import engine_from_script
 
     try:
-        script = json.loads(spec)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid ${TEST_ENGINE_VARIABLE}: not JSON ({exc})") from None
-    if not isinstance(script, dict):
-        raise ValueError(f"invalid ${TEST_ENGINE_VARIABLE}: expected a JSON object")
-    failure = RuntimeError(script["fail"]) if script.get("fail") else None
+        engine_from_script(spec)
+    except ValueError as exc:
+        raise ValueError(f"invalid ${TEST_ENGINE_VARIABLE}: {exc}") from None
 
     def load(model_path: str) -> CompletionPipeline:
-        engine = FakeEngine(_scripted_responder(script), steps=int(script.get("steps", 4)),
-                            step_seconds=float(script.get("step_seconds", 0.0)), fail_with=failure)
-        return CompletionPipeline(MeteredEngine(engine))
+        return CompletionPipeline(MeteredEngine(engine_from_script(spec)))
 
     return load
 
@@ -121,11 +104,47 @@ def diffusion_loader(settings: Settings) -> PipelineLoader:
     return load
 
 
-def choose_loader(settings: Settings) -> tuple[PipelineLoader, str]:
-    """Return (loader, engine kind): the scripted test engine when its variable is set."""
+def daemon_loader(settings: Settings, socket: str | None, test_script: str | None = None) -> PipelineLoader:
+    """Build a loader that connects to the model daemon on ``socket`` (None: the default), starting it if needed.
+
+    ``test_script`` (tests only) makes a started daemon serve the scripted test
+    engine instead of loading the model.
+    """
+
+    def load(model_path: str) -> CompletionPipeline:
+        from ..daemon import DaemonError, LocationError, RemoteEngine, spawn_args_from_settings
+
+        if test_script:
+            spawn_args = ["--engine", "fake", "--fake-script", test_script]
+        else:
+            spawn_args = spawn_args_from_settings(replace(settings, model=model_path))
+        engine = None
+        try:
+            engine = RemoteEngine(socket_path=socket, spawn_args=spawn_args)
+            engine.connect(None if test_script else model_path)
+        except (DaemonError, LocationError, OSError) as exc:
+            if engine is not None:
+                engine.close()
+            raise ModelUnavailable(f"cannot use the model daemon: {exc}") from exc
+        return CompletionPipeline(MeteredEngine(engine), default_effort=settings.effort, max_lines=settings.max_lines)
+
+    return load
+
+
+def choose_loader(settings: Settings, *, engine: str | None = None,
+                  socket: str | None = None) -> tuple[PipelineLoader, str]:
+    """Return (loader, engine kind) for ``engine``, "local" or "daemon" (default: ``settings.engine``).
+
+    The scripted test engine replaces the model when its variable is set: in
+    this process for "local", inside the started daemon for "daemon".
+    """
+    engine = engine or settings.engine
     spec = os.environ.get(TEST_ENGINE_VARIABLE)
     if spec:
         log.warning("$%s is set: serving the scripted test engine, not a model", TEST_ENGINE_VARIABLE)
+    if engine == "daemon":
+        return daemon_loader(settings, socket or settings.socket or None, spec), "daemon"
+    if spec:
         return fake_loader(spec), "fake"
     return diffusion_loader(settings), "diffusion"
 
@@ -139,17 +158,19 @@ class PipelineHolder:
         self._waiting: asyncio.Future[CompletionPipeline] | None = None
         self.model_path: str | None = None
 
-    async def load(self, model_path: str, on_replace: Callable[[], None] | None = None) -> CompletionPipeline:
-        """Load ``model_path`` and make it current; on failure keep the previous pipeline.
+    async def load(self, model_path: str, on_replace: Callable[[], None] | None = None,
+                   loader: PipelineLoader | None = None) -> CompletionPipeline:
+        """Load ``model_path`` (with ``loader``, else the holder's own) and make it current.
 
-        ``on_replace`` runs after the swap and before the previous pipeline
-        closes, so that requests still on the old model get their replies first.
+        On failure the previous pipeline stays. ``on_replace`` runs after the
+        swap and before the previous pipeline closes, so that requests still on
+        the old model get their replies first.
         """
         if self._current is None and (self._waiting is None or self._waiting.done()):
             self._waiting = asyncio.get_running_loop().create_future()
         waiting = self._waiting
         try:
-            pipeline = await asyncio.to_thread(self._loader, model_path)
+            pipeline = await asyncio.to_thread(loader or self._loader, model_path)
         except Exception as exc:
             error = exc if isinstance(exc, ModelUnavailable) else ModelUnavailable(f"{type(exc).__name__}: {exc}")
             if self._current is None and waiting is not None and not waiting.done():
@@ -162,7 +183,7 @@ class PipelineHolder:
         if old is not None:
             if on_replace is not None:
                 on_replace()
-            old.close()
+            close_pipeline(old)
         return pipeline
 
     @property
@@ -178,7 +199,15 @@ class PipelineHolder:
 
     def close(self) -> None:
         if self._current is not None:
-            self._current.close()
+            close_pipeline(self._current)
+
+
+def close_pipeline(pipeline: CompletionPipeline) -> None:
+    """Stop the pipeline's engine thread and close the engine's own resources (a daemon connection)."""
+    pipeline.close()
+    close_engine = getattr(pipeline.engine, "close", None)
+    if close_engine is not None:
+        close_engine()
 
 
 __all__ = ["ModelUnavailable", "PipelineHolder", "TEST_ENGINE_VARIABLE", "choose_loader"]

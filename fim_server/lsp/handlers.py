@@ -8,7 +8,8 @@ empty list.
 
 ``fimServer/stats`` (params ``{"recent": true}`` optional) returns counters
 and, on request, the recent outcomes by request id; the typing benchmark reads
-it.
+it. With the model daemon, its ``daemon`` entry contains the socket and the pids of
+the daemons this server started.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
+from ..daemon.client import DaemonError
 from .completion import Suggestion
 from .documents import DocumentNotOpen, InvalidPosition, OpenDocument
 from .engines import ModelUnavailable
@@ -96,6 +98,8 @@ def stats(ls: FimLanguageServer, params) -> dict:
     pipeline = ls.pipelines.current
     metered = getattr(pipeline.engine, "to_json", None) if pipeline is not None else None
     data["engineThread"] = metered() if metered else None
+    daemon_info = getattr(pipeline.engine, "daemon_info", None) if pipeline is not None else None
+    data["daemon"] = daemon_info() if daemon_info else None
     return data
 
 
@@ -131,6 +135,10 @@ async def run_request(ls: FimLanguageServer, doc: OpenDocument, offset: int, *, 
         ls.stats.record(request_id, "skipped", started)
         log.info("no suggestion for request %r: %s", request_id, exc)
         return Suggestion("skipped", offset=offset, reason=str(exc))
+    except DaemonError as exc:
+        ls.stats.record(request_id, "error", started)
+        log.error("completion request %r for %s failed: %s", request_id, doc.uri, exc)
+        raise JsonRpcInternalError(f"completion failed: the model daemon is unavailable: {exc}") from None
     except Exception as exc:
         ls.stats.record(request_id, "error", started)
         log.exception("completion request %r for %s failed", request_id, doc.uri)

@@ -15,7 +15,6 @@ import sys
 from pygls.exceptions import JsonRpcException
 
 from ..config import ConfigError, Settings, load_settings
-from .engines import choose_loader
 from .handlers import register
 from .server import FimLanguageServer
 from .settings import LspSettings
@@ -51,9 +50,10 @@ def server_settings(args) -> tuple[Settings, str | None]:
 
     The server starts either way, so that the editor can show the error.
     """
-    overrides = {"model": args.model, "dtype": args.dtype, "threads": args.threads, "effort": args.effort}
+    from ..cli import setting_overrides
+
     try:
-        return load_settings(overrides), None
+        return load_settings(setting_overrides(args)), None
     except ConfigError as exc:
         return Settings(), str(exc)
 
@@ -62,10 +62,8 @@ def build_server(args) -> FimLanguageServer:
     settings, error = server_settings(args)
     if error:
         log.error("%s; starting with the built-in defaults", error)
-    loader, kind = choose_loader(settings)
     base = LspSettings(effort=settings.effort, max_lines=settings.max_lines)
-    server = FimLanguageServer(loader=loader, engine_kind=kind, base=base, default_model=settings.model,
-                               startup_error=error)
+    server = FimLanguageServer(server_settings=settings, base=base, startup_error=error)
     register(server)
     return server
 

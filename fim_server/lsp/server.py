@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
+from ..config import Settings
 from ..context.positions import ENCODINGS, Encoding
 from .cache import CompletionCache, context_key
 from .completion import Suggestion, CompletionService
 from .debounce import AdaptiveDebounce
 from .documents import DocumentNotOpen, DocumentStore, OpenDocument
-from .engines import ModelUnavailable, PipelineHolder, PipelineLoader
+from .engines import ModelUnavailable, PipelineHolder, choose_loader
 from .protocol import FimProtocol
 from .scheduler import LatestWins
 from .settings import LspSettings, SettingsError, SettingsState
@@ -25,6 +26,8 @@ log = logging.getLogger("fim_server.lsp")
 
 # Settings whose change makes cached suggestions stale.
 _SUGGESTION_FIELDS = ("model", "effort", "max_lines", "in_comments", "in_strings")
+# Settings whose change loads a new pipeline.
+_ENGINE_FIELDS = ("model", "engine", "socket")
 
 
 def _version() -> str:
@@ -46,11 +49,11 @@ class ShownSuggestion:
 
 
 class FimLanguageServer(LanguageServer):
-    def __init__(self, *, loader: PipelineLoader, engine_kind: str, base: LspSettings, default_model: str,
-                 startup_error: str | None = None) -> None:
+    def __init__(self, *, server_settings: Settings, base: LspSettings, startup_error: str | None = None) -> None:
         super().__init__("fim-server", _version(), protocol_cls=FimProtocol)
-        self.engine_kind = engine_kind
-        self.default_model = default_model
+        self.server_settings = server_settings
+        self.default_model = server_settings.model
+        loader, self.engine_kind = choose_loader(server_settings)
         self.startup_error = startup_error
         self.settings_state = SettingsState(base)
         self.documents = DocumentStore()
@@ -104,7 +107,8 @@ class FimLanguageServer(LanguageServer):
         current = self.settings
         if any(getattr(previous, name) != getattr(current, name) for name in _SUGGESTION_FIELDS):
             self.service.cache.clear()
-        if previous.model != current.model and self._initialized:
+        changed_engine = any(getattr(previous, name) != getattr(current, name) for name in _ENGINE_FIELDS)
+        if changed_engine and self._initialized:
             self.start_task(self.load_model())
         log.info("settings from %s applied: %s", source, current)
         self.window_log_message(types.LogMessageParams(type=types.MessageType.Info,
@@ -117,15 +121,18 @@ class FimLanguageServer(LanguageServer):
 
     async def load_model(self) -> None:
         path = self.model_path
-        self.tell_user(f"loading the {self.engine_kind} engine from {path}")
+        loader, kind = choose_loader(self.server_settings, engine=self.settings.engine, socket=self.settings.socket)
+        self.tell_user(f"loading the {kind} engine from {path}")
         try:
-            await self.pipelines.load(path, on_replace=self.service.cancel_all)
+            await self.pipelines.load(path, on_replace=self.service.cancel_all, loader=loader)
         except ModelUnavailable as exc:
-            self.tell_user(f"{exc}. Set 'modelPath' to a folder written by `fim-server train --export`.",
-                           types.MessageType.Error, popup=True)
+            fix = ("Set 'engine' to \"local\" to load the model in the language server." if kind == "daemon"
+                   else "Set 'modelPath' to a folder written by `fim-server train --export`.")
+            self.tell_user(f"{exc}. {fix}", types.MessageType.Error, popup=True)
             return
+        self.engine_kind = kind
         self.service.cache.clear()
-        self.tell_user(f"model ready: {path} ({self.engine_kind} engine)")
+        self.tell_user(f"model ready: {path} ({kind} engine)")
 
     def start_task(self, coroutine) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coroutine)

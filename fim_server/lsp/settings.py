@@ -17,6 +17,9 @@ Keys, as editors send them::
     debounceMinMs     shortest wait before a model call, 0 to 5000 ms
     debounceMaxMs     longest wait before a model call, debounceMinMs to 5000 ms
     maxDocumentChars  documents longer than this (code points) get no suggestions, 1 to 20,000,000
+    engine            "local" (the model loads in the server) or "daemon" (the shared model daemon,
+                      started when none runs); null: the server default
+    daemonSocket      absolute path of the daemon's Unix socket; "" or null: the server default
 
 An invalid value rejects the whole layer: the caller keeps the last good
 settings and reports the error to the user.
@@ -28,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..config import ENGINE_LOCATIONS, socket_path_problem
 from ..engine.types import EFFORTS
 from ..pipeline import MAX_DOCUMENT_CHARS
 
@@ -51,6 +55,8 @@ class LspSettings:
     debounce_min_ms: int = 10
     debounce_max_ms: int = 500
     max_document_chars: int = 2_000_000
+    engine: str | None = None  # None: the engine setting the server was started with
+    socket: str | None = None  # None: the socket setting the server was started with
 
     def language_enabled(self, language_id: str) -> bool:
         if language_id in self.languages:
@@ -86,6 +92,22 @@ def _model_path(value):
     return str(Path(value).expanduser()), None
 
 
+def _engine(value):
+    if value is None:
+        return None, None
+    return _one_of(ENGINE_LOCATIONS)(value)
+
+
+def _socket_path(value):
+    if value is None or value == "":
+        return None, None
+    if not isinstance(value, str):
+        return None, "use an absolute path as a string, or \"\" for the server default"
+    path = str(Path(value).expanduser())
+    problem = socket_path_problem(path)
+    return (None, problem) if problem else (path, None)
+
+
 def _languages(value):
     problem = 'use an object such as {"*": true, "markdown": false}'
     if not isinstance(value, Mapping):
@@ -106,6 +128,8 @@ _KEYS = {
     "debounceMinMs": ("debounce_min_ms", _whole_number(0, MAX_DEBOUNCE_MS)),
     "debounceMaxMs": ("debounce_max_ms", _whole_number(0, MAX_DEBOUNCE_MS)),
     "maxDocumentChars": ("max_document_chars", _whole_number(1, MAX_DOCUMENT_CHARS)),
+    "engine": ("engine", _engine),
+    "daemonSocket": ("socket", _socket_path),
 }
 KNOWN_KEYS = tuple(_KEYS)
 

@@ -18,23 +18,38 @@ CODE_SAMPLES = [
 ] * 20
 
 
-def write_random_model(folder: Path, seed: int = 0) -> Path:
-    """Write a folder that DiffusionEngine loads: a trained byte-level tokenizer and random weights."""
-    from fim_server.model import FimDiffusionConfig, FimDiffusionModel
+def write_random_model(folder: Path, seed: int = 0, *, autoregressive: bool = False) -> Path:
+    """Write a folder that load_engine loads: a trained byte-level tokenizer and random weights.
+
+    The model is a diffusion model, or with ``autoregressive`` the autoregressive baseline.
+    """
+    from fim_server.model import (
+        FimAutoregressiveConfig,
+        FimAutoregressiveModel,
+        FimDiffusionConfig,
+        FimDiffusionModel,
+    )
     from fim_server.model.tokenizer import save_tokenizer, train_tokenizer
 
     tokenizer = train_tokenizer(CODE_SAMPLES, vocab_size=320)
     save_tokenizer(tokenizer, folder)
     torch.manual_seed(seed)
-    config = FimDiffusionConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=64, num_hidden_layers=2,
-                                num_attention_heads=2, intermediate_size=128)
-    FimDiffusionModel(config).save_pretrained(str(folder), safe_serialization=True)
+    config_class, model_class = ((FimAutoregressiveConfig, FimAutoregressiveModel) if autoregressive
+                                 else (FimDiffusionConfig, FimDiffusionModel))
+    config = config_class(vocab_size=tokenizer.get_vocab_size(), hidden_size=64, num_hidden_layers=2,
+                          num_attention_heads=2, intermediate_size=128)
+    model_class(config).save_pretrained(str(folder), safe_serialization=True)
     return folder
 
 
 @pytest.fixture(scope="session")
 def random_model_path(tmp_path_factory) -> Path:
     return write_random_model(tmp_path_factory.mktemp("random-model"))
+
+
+@pytest.fixture(scope="session")
+def autoregressive_random_model_path(tmp_path_factory) -> Path:
+    return write_random_model(tmp_path_factory.mktemp("autoregressive-random-model"), autoregressive=True)
 
 
 @pytest.fixture(scope="session")

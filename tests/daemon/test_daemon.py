@@ -5,13 +5,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import msgspec
 import pytest
+from daemon_helpers import short_socket_path, stop_daemon
 
 from fim_server.daemon import protocol
 from fim_server.daemon.client import DaemonClient, DaemonError
@@ -23,11 +22,6 @@ from fim_server.pipeline import CompletionPipeline, CompletionRequest
 FAKE = ["--engine", "fake", "--idle-timeout", "120"]
 
 
-def short_socket_path() -> Path:
-    """A socket path well under the 107-byte limit (pytest's tmp_path can be too long)."""
-    return Path(tempfile.mkdtemp(prefix="fimd-", dir="/tmp")) / "daemon.sock"
-
-
 def wait_until(condition, timeout: float = 60.0) -> bool:
     give_up = time.monotonic() + timeout
     while time.monotonic() < give_up:
@@ -35,14 +29,6 @@ def wait_until(condition, timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.05)
     return False
-
-
-def stop_daemon(client: DaemonClient) -> None:
-    try:
-        client.shutdown()
-    except (DaemonError, OSError):
-        pass
-    client.close()
 
 
 @pytest.fixture(scope="module")
