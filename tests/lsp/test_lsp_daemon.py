@@ -1,7 +1,8 @@
 """Language servers on the shared model daemon: two servers and one daemon, cancel, a killed daemon.
 
-The daemons serve the scripted test engine (``fim-server serve --engine fake
---fake-script``), which the servers pass on when they start one.
+Most daemons serve the scripted test engine (``fim-server serve --engine fake
+--fake-script``), which the servers pass on when they start one. The last test
+shares the bundled model between two servers.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsp_helpers import (
+    fixture_text,
     initialize_params,
     inline,
     inline_params,
@@ -292,3 +294,42 @@ async def test_invalid_engine_settings_keep_last_good(switching: LanguageClient)
     assert "daemonSocket='relative.sock': not an absolute path" in message.message
     assert "Keeping the previous settings" in message.message
     assert (await stats(switching))["engine"] == "fake"
+
+
+BUNDLED_MODEL = Path(__file__).resolve().parents[2] / "models" / "fim-diffusion-small"
+MODEL_SOCKET = short_socket_path()
+
+
+@pytest_lsp.fixture(config=daemon_config(None, MODEL_SOCKET), scope="module")
+async def model_first(lsp_client: LanguageClient):
+    await start_session(lsp_client, initialize_params("vscode_1.101"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=daemon_config(None, MODEL_SOCKET), scope="module")
+async def model_second(lsp_client: LanguageClient):
+    await start_session(lsp_client, initialize_params("neovim_0.11"))
+    yield
+    await lsp_client.shutdown_session()
+    stop_daemon_on(MODEL_SOCKET)
+
+
+@pytest.mark.skipif(not (BUNDLED_MODEL / "config.json").is_file(), reason=f"bundled model missing at {BUNDLED_MODEL}")
+async def test_bundled_model_loaded_once_for_two_servers(model_first: LanguageClient, model_second: LanguageClient):
+    for client, uri in ((model_first, "file:///tmp/daemon/model1.py"), (model_second, "file:///tmp/daemon/model2.py")):
+        open_document(client, uri, fixture_text("sample.py"))
+        items = items_of(await inline(client, uri, 8, 4))
+        assert len(items) <= 1
+        current = await stats(client)
+        assert current["engine"] == "daemon"
+        assert current["engineThread"]["fills"] == 1
+
+    started = [pid for client in (model_first, model_second) for pid in (await stats(client))["daemon"]["startedPids"]]
+    assert len(started) == 1, f"the servers started {len(started)} daemons"
+    pong = await asyncio.to_thread(ping, MODEL_SOCKET)
+    assert pong.pid == started[0]
+    assert pong.engine == "diffusion"
+    assert Path(pong.model) == BUNDLED_MODEL
+    log_text = MODEL_SOCKET.with_suffix(".log").read_text()
+    assert log_text.count(f"loaded {BUNDLED_MODEL} (") == 1, "the model was loaded once for both servers"
