@@ -67,7 +67,7 @@ def score_pipeline(pipeline, tasks: list[Task], effort: str, executions: Executi
     latencies, texts = [], []
     for task in tasks:
         request = CompletionRequest(prefix=task.prefix, suffix=task.suffix, language=task.language, path=task.path,
-                                    effort=effort)
+                                    effort=effort, mode=task.mode)
         started = time.perf_counter()
         result = pipeline.complete(request)
         latencies.append((time.perf_counter() - started) * 1000)

@@ -22,6 +22,7 @@ HUMANEVAL_FILES = {
     "humaneval-multi": ("HumanEval-MultiLineInfilling.jsonl.gz", False),
     "humaneval-span": ("HumanEval-RandomSpanInfilling.jsonl.gz", False),
 }
+HUMANEVAL_MODES = {"humaneval-single": "line", "humaneval-multi": "block", "humaneval-span": "auto"}
 SANTACODER_LANGUAGES = {"py": ("python", "task.py"), "js": ("javascript", "task.js"), "java": ("java", "Problem.java")}
 
 
@@ -56,7 +57,7 @@ def _humaneval_loader(suite: str, file_name: str, single_line: bool):
             Task(task_id=f"{suite}/{_field(row, 'task_id', path)}", suite=suite, prefix=_field(row, "prompt", path),
                  suffix=_field(row, "suffix", path), language="python", path="solution.py",
                  reference=_field(row, "canonical_solution", path), test=_field(row, "test", path),
-                 entry_point=_field(row, "entry_point", path), single_line=single_line)
+                 entry_point=_field(row, "entry_point", path), single_line=single_line, mode=HUMANEVAL_MODES[suite])
             for row in read_jsonl(path)
         ]
 

@@ -27,6 +27,7 @@ from ..context import detect_language
 from .tasks import DataError, Task
 
 KINDS = ("line", "block", "span")
+HOLE_MODES = {"line": "line", "block": "block"}  # a span hole may start or end inside a line
 SKIPPED_FOLDERS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", "build", "dist", "site-packages",
                    ".tox", ".mypy_cache", ".pytest_cache", ".eggs", "models", "runs"}
 BOUNDARY_CHARS = "=(.,: [{"
@@ -228,7 +229,7 @@ def load_holes(path: Path) -> list[Task]:
         try:
             tasks.append(Task(task_id=f"{suite}/{row['id']}", suite=suite, prefix=row["prefix"], suffix=row["suffix"],
                               language=row["language"], path=row["path"], reference=row["middle"],
-                              single_line=row["kind"] == "line"))
+                              single_line=row["kind"] == "line", mode=HOLE_MODES.get(row["kind"], "auto")))
         except KeyError as exc:
             raise DataError(f"missing field {exc} in hole file {path}: cut it again with `fim-server eval holes`") from None
     return tasks

@@ -143,7 +143,7 @@ class PipelineSystem:
         from ..pipeline import CompletionRequest, RequestError
 
         request = CompletionRequest(prefix=task.prefix, suffix=task.suffix, language=task.language, path=task.path,
-                                    effort=self.effort)
+                                    effort=self.effort, mode=task.mode)
         started, cpu_started = time.perf_counter(), time.process_time()
         deadline = started + self.stop_after_s
         try:

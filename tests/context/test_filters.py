@@ -234,6 +234,25 @@ def test_minimum_length_accepts(window_at, raw):
     assert postprocess(raw, window_at("python", "y = |\n")).rejected is None
 
 
+LINE_BREAK_BEFORE_CODE = [
+    ("python", "def f(xs):\n    total = 0\n|    return total\n", "    total += len(xs)", "    total += len(xs)\n"),
+    ("javascript", "function f(a) {\n|  return a;\n}\n", "  a += 1;\n", "  a += 1;\n"),
+    ("go", "func f() int {\n|\treturn n\n}\n", "\tn++", "\tn++\n"),
+    ("c", "int f(int n) {\n|  return n;\n}\n", "  n *= 2;", "  n *= 2;\n"),
+]
+
+
+def test_line_break_keeps_indentation_left_of_cursor(window_at):
+    window = window_at("python", "def f(xs):\n  |  return xs\n")
+    assert postprocess("xs.sort()", window).text == "xs.sort()\n  "
+
+
+def test_no_line_break_on_blank_or_closing_line(window_at):
+    assert postprocess("run()", window_at("python", "def f():\n    |\n")).text == "run()"
+    assert postprocess("run()", window_at("javascript", "f(|)\n")).text == "run()"
+    assert postprocess("    run()", window_at("python", "def f():\n|)\n")).text == "    run()"
+
+
 GOLDEN = {
     "special_tokens": SPECIAL_TOKENS,
     "single_line": SINGLE_LINE,
@@ -246,6 +265,7 @@ GOLDEN = {
     "closing_duplicate": CLOSING_DUPLICATE,
     "line_suffix_overlap": LINE_SUFFIX_OVERLAP,
     "trailing_whitespace": TRAILING_WHITESPACE,
+    "line_break_before_code": LINE_BREAK_BEFORE_CODE,
 }
 GOLDEN_CASES = [
     pytest.param(name, *case, id=f"{name}-{case[0]}-{number}")
@@ -269,3 +289,27 @@ def test_scope_after_header_keeps_body_only(window_at):
     done = postprocess("\n    y = x + 1\n    return y\nprint(f(2))", window)
     assert done.text == "\n    y = x + 1\n    return y"
     assert "indentation_scope" in done.applied
+
+
+# The completion may close the cursor's block when the code after it sits lower,
+# but not leave the top-level definition around the cursor.
+SCOPE_CLOSES_INNER_BLOCK = [
+    ("python", "def f(xs):\n    for x in xs:\n        if x:\n|",
+     "            use(x)\n    return xs\n\ndef g():\n    pass", "            use(x)\n    return xs"),
+    ("javascript", "function f(xs) {\n  for (const x of xs) {\n    |\n}\n",
+     "use(x);\n  }\n  return xs;\n}\nfunction g() {}", "use(x);\n  }\n  return xs;"),
+    ("c", "int f(int n) {\n  while (n > 0) {\n    |\n}\n",
+     "n--;\n  }\n  return n;\n}\nint g(void) {", "n--;\n  }\n  return n;"),
+    ("go", "func f(n int) int {\n\tfor n > 0 {\n\t\t|\n}\n",
+     "n--\n\t}\n\treturn n\n}\nfunc g() {}", "n--\n\t}\n\treturn n"),
+]
+
+
+@pytest.mark.parametrize("language, snippet, raw, expected", SCOPE_CLOSES_INNER_BLOCK)
+def test_scope_closes_inner_block(window_at, language, snippet, raw, expected):
+    assert postprocess(raw, window_at(language, snippet, mode="block")).text == expected
+
+
+def test_scope_stays_in_block_when_code_follows_at_its_level(window_at):
+    window = window_at("python", "def f(xs):\n    for x in xs:\n        |\n        print(x)\n")
+    assert postprocess("use(x)\n    return xs", window).text == "use(x)"

@@ -5,6 +5,7 @@ from .cleanup import (
     OTHER_TOKENS,
     is_useful,
     leading_space,
+    line_break_before_code,
     max_lines,
     repetition,
     single_line,
@@ -29,7 +30,10 @@ FILTERS: tuple[tuple[str, Filter], ...] = (
     ("auto_closed", auto_closed),
     ("line_suffix_overlap", line_suffix_overlap),
 )
-FINAL_FILTERS: tuple[tuple[str, Filter], ...] = (("trailing_whitespace", trailing_whitespace),)
+FINAL_FILTERS: tuple[tuple[str, Filter], ...] = (
+    ("trailing_whitespace", trailing_whitespace),
+    ("line_break_before_code", line_break_before_code),
+)
 
 __all__ = [
     "END_TOKENS",
@@ -45,6 +49,7 @@ __all__ = [
     "indentation_style",
     "is_useful",
     "leading_space",
+    "line_break_before_code",
     "line_suffix_overlap",
     "max_lines",
     "repetition",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..cursor import CLOSERS
 from ..window import ContextWindow
 from .draft import Draft
 
@@ -90,6 +91,21 @@ def trailing_whitespace(draft: Draft, window: ContextWindow) -> Draft:
     while len(lines) > 1 and not lines[-1]:
         lines.pop()
     return draft.with_text("\n".join(lines))
+
+
+def line_break_before_code(draft: Draft, window: ContextWindow) -> Draft:
+    """End the text with a line break when the cursor sits at the start of a line that holds code.
+
+    The completion goes on lines of its own above that code, so the code keeps
+    its line and, after the break, the indentation left of the cursor.
+    """
+    right = window.line_suffix.strip()
+    if window.line_prefix.strip() or not right or all(ch in CLOSERS for ch in right):
+        return draft
+    text = draft.text.rstrip("\n")
+    if not text.strip():
+        return draft
+    return draft.with_text(text + "\n" + window.line_prefix)
 
 
 def is_useful(text: str, min_chars: int = MIN_USEFUL_CHARS) -> bool:

@@ -88,8 +88,48 @@ def _block_indent(window: ContextWindow, first_line: str) -> int:
     return own
 
 
+def _top_level_body_indent(window: ContextWindow) -> int | None:
+    """Return the indentation of the body of the top-level statement around the cursor, if it has one yet."""
+    lines = window.prefix.split("\n")
+    for number in range(len(lines) - 1, -1, -1):
+        line = lines[number]
+        if line.strip() and not line[:1].isspace():
+            body = [indent_width(leading_whitespace(later)) for later in lines[number + 1 :] if later.strip()]
+            if not body:
+                return None
+            if line.rstrip().endswith(_HEADER_ENDS):
+                # The window may start deep inside a long definition, below its shallowest lines.
+                return min(min(body), indent_width(window.indent_unit))
+            return min(body)
+    return None
+
+
+def _lowest_indent(window: ContextWindow, base: int) -> int:
+    """Return the lowest indentation a completion line may have.
+
+    The cursor's block sets it, unless the code after the completion sits lower:
+    then the completion may close blocks down to that code's indentation (a
+    closing bracket line there stays the suffix's), but it never leaves the body
+    of the top-level definition around the cursor.
+    """
+    following = suffix_lines(window)
+    if window.line_suffix.strip():
+        cursor_line = window.line_prefix + window.line_suffix if _blank_cursor_line(window) else window.line_suffix
+        following.insert(0, cursor_line)
+    if following:
+        lowest = indent_width(leading_whitespace(following[0]))
+        if set(following[0].strip()) <= _CLOSING_LINE:
+            lowest += 1
+    else:
+        lowest = 0
+    top_body = _top_level_body_indent(window)
+    if lowest >= base or top_body is None:
+        return base
+    return min(base, max(lowest, top_body))
+
+
 def indentation_scope(draft: Draft, window: ContextWindow) -> Draft:
-    """Stop at the first line that dedents below the cursor's block.
+    """Stop at the first line that dedents below the cursor's block, or below the code that follows it.
 
     A closing-bracket line there is kept when it closes a bracket the
     completion opened, or one the suffix does not close already.
@@ -97,7 +137,7 @@ def indentation_scope(draft: Draft, window: ContextWindow) -> Draft:
     lines = draft.text.split("\n")
     if window.mode != "block" or len(lines) < 2:
         return draft
-    base = _block_indent(window, lines[0])
+    base = _lowest_indent(window, _block_indent(window, lines[0]))
     following = suffix_lines(window)
     for number in range(1, len(lines)):
         line = lines[number]
