@@ -1,7 +1,7 @@
 """Write the model card (README.md) and corpus manifest into an exported model folder.
 
 Run ``python -m fim_server.training.model_card --model models/fim-diffusion-small
---run runs/small --corpus work/corpus``. Every number in the card is read from the
+--run runs/small runs/next --corpus work/corpus``. Every number in the card is read from the
 run's files: ``training.json``, ``history.jsonl``, the corpus manifest and the
 evaluation-overlap report.
 """
@@ -16,11 +16,19 @@ from pathlib import Path
 from ..model import FimDiffusionConfig
 
 
-def _history(run: Path) -> list[dict]:
-    path = run / "history.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def _history(runs: list[Path]) -> list[dict]:
+    """Return the held-out records of runs that continued one another, with steps counted from the first."""
+    records: list[dict] = []
+    for run in runs:
+        path = run / "history.jsonl"
+        if not path.exists():
+            continue
+        offset = records[-1]["step"] if records else 0
+        for line in path.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                records.append({**record, "step": record["step"] + offset})
+    return records
 
 
 def _corpus_counts(corpus: Path) -> tuple[dict[str, int], dict[str, float]]:
@@ -34,10 +42,10 @@ def _corpus_counts(corpus: Path) -> tuple[dict[str, int], dict[str, float]]:
     return files, megabytes
 
 
-def render(model: Path, run: Path, corpus: Path, overlap_verified: int | None) -> str:
+def render(model: Path, runs: list[Path], corpus: Path, overlap_verified: int | None, notes: str = "") -> str:
     config = FimDiffusionConfig.from_pretrained(str(model))
     info = json.loads((model / "training.json").read_text())
-    history = _history(run)
+    history = _history(runs)
     manifest = json.loads((corpus / "manifest.json").read_text())
     overlap = json.loads((corpus / "overlap.json").read_text())
     files, megabytes = _corpus_counts(corpus)
@@ -67,9 +75,11 @@ def render(model: Path, run: Path, corpus: Path, overlap_verified: int | None) -
         "",
         "## Training",
         "",
-        "- Objective: masked diffusion, t ~ U(0.001, 1) stratified over the batch, each canvas token masked "
-        "with probability t, loss (1/t) x cross-entropy over masked tokens divided by the canvas length; trailing "
-        "end-of-middle tokens after the first weigh 0.25.",
+        "- Objective: masked diffusion in its discrete form. The number k of masked canvas tokens is uniform "
+        "on 1..C (stratified over the batch), the k positions are uniform, and each masked token's "
+        "cross-entropy weighs 1/k; trailing end-of-middle tokens after the first weigh 0.25. An auxiliary "
+        "next-token loss on the prefix tokens (weight 0.5) supervises the rest of the sequence; the held-out "
+        "loss is the diffusion loss alone.",
         "- Examples mirror editor cursors: single line 28%, block of 1-8 lines 25%, random span 14%, end of file "
         "8%, mid-identifier 12%, unconditional (canvas only) 13%. Prefix, middle and suffix are tokenized "
         "separately.",
@@ -104,6 +114,8 @@ def render(model: Path, run: Path, corpus: Path, overlap_verified: int | None) -
     if overlap_verified is not None:
         lines.append(f"- Re-check of the final corpus: {overlap_verified} kept files share a "
                      f"{overlap['eval_ngram']}-word n-gram with HumanEval.")
+    if notes:
+        lines += ["", notes.strip()]
     lines += [
         "",
         "## Limits",
@@ -119,12 +131,16 @@ def render(model: Path, run: Path, corpus: Path, overlap_verified: int | None) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--run", type=Path, nargs="+", required=True,
+                        help="run folders, in order, when a run continued from the previous one with --init-from")
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--overlap-verified", type=int, default=None,
                         help="result of the re-check of the final corpus against HumanEval")
+    parser.add_argument("--notes", type=Path, default=None,
+                        help="markdown appended before the limits: training history and measured quality")
     args = parser.parse_args(argv)
-    (args.model / "README.md").write_text(render(args.model, args.run, args.corpus, args.overlap_verified))
+    notes = args.notes.read_text() if args.notes else ""
+    (args.model / "README.md").write_text(render(args.model, args.run, args.corpus, args.overlap_verified, notes))
     shutil.copyfile(args.corpus / "manifest.json", args.model / "corpus_manifest.json")
     return 0
 
