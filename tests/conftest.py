@@ -1,6 +1,10 @@
 import os
 from pathlib import Path
 
+# One torch thread, as the server runs by default: on a busy 2-core machine two threads per
+# process oversubscribe the cores and make model tests many times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent

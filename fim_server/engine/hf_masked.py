@@ -125,13 +125,15 @@ class HFMaskedEngine:
         if not prefix:
             return []
         limit = self.limits.max_prefix_tokens
-        return self.tokenizer.encode(prefix[-limit * 8 :], add_special_tokens=False)[-limit:]
+        ids = self.tokenizer.encode(prefix[-limit * 8 :], add_special_tokens=False, split_special_tokens=True)
+        return ids[-limit:]
 
     def encode_suffix(self, suffix: str) -> list[int]:
         if not suffix:
             return []
         limit = self.limits.max_suffix_tokens
-        return self.tokenizer.encode(suffix[: limit * 8], add_special_tokens=False)[:limit]
+        ids = self.tokenizer.encode(suffix[: limit * 8], add_special_tokens=False, split_special_tokens=True)
+        return ids[:limit]
 
     def _tokenize(self, prefix: str, suffix: str, timings: dict[str, float]) -> tuple[list[int], list[int]]:
         started = time.perf_counter()

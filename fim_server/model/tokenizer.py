@@ -40,7 +40,8 @@ def save_tokenizer(tokenizer: Tokenizer, folder: Path) -> None:
 
 def load_tokenizer(folder: Path | str) -> PreTrainedTokenizerFast:
     """Load ``tokenizer.json`` from a model folder as a transformers fast tokenizer."""
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(folder))
+    # Special-token text inside source code ("<|mask|>" in a string) stays ordinary text.
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(folder), split_special_tokens=True)
     for expected_id, token in enumerate(SPECIAL_TOKENS):
         if tokenizer.convert_tokens_to_ids(token) != expected_id:
             raise ValueError(f"tokenizer in {folder} has {token} at a different id than {expected_id}")
