@@ -12,11 +12,13 @@ import concurrent.futures
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import msgspec
 
-from .context import detect_language, extract_window, postprocess, syntax_error_delta
+from .context import ContextWindow, Document, detect_language, extract_window, postprocess, syntax_error_delta
+from .context.mode import POLICIES, LiteralPolicy
 from .engine.types import EFFORTS, FillCancelled
 
 log = logging.getLogger("fim_server.pipeline")
@@ -36,6 +38,9 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 
     Give either ``text`` with ``line``/``character`` (zero-based, code points) or
     ``offset``, or give ``prefix`` (and optionally ``suffix``) directly.
+    ``comments`` and ``strings`` set what a cursor inside a comment or a string
+    gets: "complete" (decided as in code), "line" (the rest of the line) or
+    "none" (no completion).
     """
 
     text: str | None = None
@@ -49,6 +54,8 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     effort: str | None = None
     mode: Literal["auto", "line", "block"] = "auto"
     max_lines: int | None = None
+    comments: LiteralPolicy = "line"
+    strings: LiteralPolicy = "line"
 
 
 class CandidateInfo(msgspec.Struct, kw_only=True):
@@ -122,6 +129,15 @@ def offset_to_position(text: str, offset: int) -> Position:
     return Position(line, offset - (text.rfind("\n", 0, offset) + 1))
 
 
+@dataclass(slots=True)
+class _Context:
+    """The outcome of the context step: the window and the result that the later steps fill in."""
+
+    window: ContextWindow
+    result: CompletionResult
+    max_lines: int
+
+
 class CompletionPipeline:
     """Run requests through context, model, post-processing and ranking.
 
@@ -135,31 +151,52 @@ class CompletionPipeline:
         self.max_lines = max_lines
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fim-engine")
 
-    def complete(self, request: CompletionRequest, should_stop=None) -> CompletionResult:
-        """Run the whole pipeline synchronously. Raises RequestError or FillCancelled."""
+    def complete(self, request: CompletionRequest, should_stop=None, *,
+                 document: Document | None = None) -> CompletionResult:
+        """Run the whole pipeline synchronously. Raises RequestError or FillCancelled.
+
+        ``document`` is the caller's parsed copy of ``request.text``; passing it
+        reuses its syntax tree instead of parsing the text again. The caller
+        must not edit it until this returns.
+        """
+        context = self._context(request, document)
+        if context.window.mode == "none":
+            return context.result
+        return self._generate(context, should_stop)
+
+    def _context(self, request: CompletionRequest, document: Document | None) -> _Context:
         effort = request.effort or self.default_effort
         if effort not in EFFORTS:
             raise RequestError(f"invalid effort {effort!r}: use one of {', '.join(EFFORTS)}")
+        for name in ("comments", "strings"):
+            if getattr(request, name) not in POLICIES:
+                raise RequestError(f"invalid {name} {getattr(request, name)!r}: use one of {', '.join(POLICIES)}")
         text, offset = resolve_cursor(request)
+        if document is not None and document.text is not text and document.text != text:
+            raise RequestError("the document passed with the request does not contain the request's text")
         timings: dict[str, float] = {}
-        steps = ["context"]
         started = time.perf_counter()
-        language = detect_language(request.language, request.path)
-        window = extract_window(text, offset, language, mode=request.mode, cache_key=request.path)
+        language = document.language if document is not None else detect_language(request.language, request.path)
+        window = extract_window(text, offset, language, mode=request.mode, comments=request.comments,
+                                strings=request.strings, document=document, cache_key=request.path)
         timings["context"] = (time.perf_counter() - started) * 1000
         cursor = offset_to_position(text, offset)
         result = CompletionResult(
             text="", start=cursor, end=cursor, confidence=0.0, mode=window.mode, mode_reason=window.mode_reason,
-            language=language, effort=effort, steps=steps, timings_ms=timings,
+            language=language, effort=effort, steps=["context"], timings_ms=timings,
         )
         if window.mode == "none":
             result.rejected = f"no completion here: {window.mode_reason}"
-            return result
+        return _Context(window, result, request.max_lines or self.max_lines)
 
+    def _generate(self, context: _Context, should_stop) -> CompletionResult:
+        """Run the fill, post-processing and rank steps for a window that wants a completion."""
+        window, result = context.window, context.result
+        steps, timings = result.steps, result.timings_ms
         steps.append("fill")
         started = time.perf_counter()
         filled = self.engine.fill(window.prefix, window.suffix, canvas_tokens=window.canvas_tokens,
-                                  effort=effort, should_stop=should_stop)
+                                  effort=result.effort, should_stop=should_stop)
         timings["fill"] = (time.perf_counter() - started) * 1000
         for name, value in filled.timings_ms.items():
             timings[f"fill.{name}"] = value
@@ -167,8 +204,7 @@ class CompletionPipeline:
 
         steps.append("postprocess")
         started = time.perf_counter()
-        max_lines = request.max_lines or self.max_lines
-        processed = [postprocess(c.text, window, max_lines=max_lines) for c in filled.candidates]
+        processed = [postprocess(c.text, window, max_lines=context.max_lines) for c in filled.candidates]
         timings["postprocess"] = (time.perf_counter() - started) * 1000
 
         steps.append("rank")
@@ -188,14 +224,26 @@ class CompletionPipeline:
             return result
         best = usable[0]
         result.text, result.confidence = best.text, best.confidence
-        result.end = Position(cursor.line, cursor.character + best.replace_chars)
+        result.end = Position(result.start.line, result.start.character + best.replace_chars)
         return result
 
-    async def complete_async(self, request: CompletionRequest, cancelled: threading.Event | None = None) -> CompletionResult:
-        """Run ``complete`` on the engine thread; setting ``cancelled`` stops it within one step."""
+    async def complete_async(self, request: CompletionRequest, cancelled: threading.Event | None = None, *,
+                             document: Document | None = None) -> CompletionResult:
+        """Run ``complete`` on the engine thread; setting ``cancelled`` stops it within one step.
+
+        With ``document``, the context step runs here, on the caller's thread,
+        so the caller may edit the document as soon as this coroutine first
+        yields. Only the model and the steps after it run on the engine thread.
+        """
         loop = asyncio.get_running_loop()
         event = cancelled or threading.Event()
-        future = loop.run_in_executor(self._executor, self.complete, request, event.is_set)
+        if document is None:
+            future = loop.run_in_executor(self._executor, self.complete, request, event.is_set)
+        else:
+            context = self._context(request, document)
+            if context.window.mode == "none":
+                return context.result
+            future = loop.run_in_executor(self._executor, self._generate, context, event.is_set)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:

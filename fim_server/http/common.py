@@ -160,6 +160,27 @@ def field_effort(body: dict) -> str | None:
     return effort
 
 
+def field_policies(*sources: dict) -> dict[str, str]:
+    """Read the ``comments`` and ``strings`` extension fields, each from the first source that has it.
+
+    They set what a cursor inside a comment or a string gets: "complete",
+    "line" or "none". The result maps only the fields that were sent.
+    """
+    from ..context.mode import POLICIES
+
+    found: dict[str, str] = {}
+    for name in ("comments", "strings"):
+        for source in sources:
+            value = field_str(source, name)
+            if value is None:
+                continue
+            if value not in POLICIES:
+                raise ApiError(400, f"invalid '{name}' {value!r}: use one of {', '.join(POLICIES)}")
+            found[name] = value
+            break
+    return found
+
+
 async def until_disconnect(request: Request, work):
     """Await ``work``; if the client disconnects first, cancel it and raise ClientDisconnected."""
     task = asyncio.ensure_future(work)

@@ -13,7 +13,17 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from .common import ApiError, field_bool, field_effort, field_int, field_stop, field_str, read_json_object, until_disconnect
+from .common import (
+    ApiError,
+    field_bool,
+    field_effort,
+    field_int,
+    field_policies,
+    field_stop,
+    field_str,
+    read_json_object,
+    until_disconnect,
+)
 from .service import FimCall, FimOutcome
 
 _encoder = msgspec.json.Encoder()
@@ -39,7 +49,7 @@ def parse_infill(body: dict) -> FimCall:
     n_predict = field_int(body, "n_predict", -1, minimum=-1)
     return FimCall(prefix=prefix, suffix=field_str(body, "input_suffix", ""), effort=field_effort(body),
                    max_tokens=None if n_predict == -1 else n_predict, stop=field_stop(body),
-                   min_indent=field_int(body, "n_indent", 0, minimum=0))
+                   min_indent=field_int(body, "n_indent", 0, minimum=0), policies=field_policies(body))
 
 
 def _response(outcome: FimOutcome, model: str) -> dict:

@@ -20,6 +20,7 @@ from .common import (
     field_bool,
     field_effort,
     field_int,
+    field_policies,
     field_stop,
     field_str,
     read_json_object,
@@ -50,7 +51,8 @@ def parse_generate(body: dict) -> FimCall:
     num_predict = field_int(options, "num_predict", -1, minimum=-2)  # Ollama: -1 no cap, -2 fill the context
     effort = field_effort(body) or field_effort(options)
     return FimCall(prefix=prompt, suffix=suffix or "", effort=effort,
-                   max_tokens=None if num_predict < 0 else num_predict, stop=field_stop(options))
+                   max_tokens=None if num_predict < 0 else num_predict, stop=field_stop(options),
+                   policies=field_policies(body, options))
 
 
 def _final(outcome: FimOutcome, model: str, text: str) -> dict:

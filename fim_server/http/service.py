@@ -50,6 +50,7 @@ class FimCall:
     min_indent: int | None = None  # llama.cpp n_indent: end at a later line indented less than this
     language: str | None = None
     path: str | None = None
+    policies: dict[str, str] = field(default_factory=dict)  # CompletionRequest "comments"/"strings", when sent
 
 
 @dataclass(kw_only=True)
@@ -128,7 +129,7 @@ class CompletionService:
             return FimOutcome(text="", finish_reason="length", result=None, prompt_tokens=prompt_tokens,
                               completion_tokens=0, elapsed_s=time.perf_counter() - started)
         request = CompletionRequest(prefix=call.prefix, suffix=call.suffix, effort=call.effort,
-                                    language=call.language, path=call.path)
+                                    language=call.language, path=call.path, **call.policies)
         result = await self.complete(request)
         text, _ = cut_at_stop(result.text, call.stop)
         if call.min_indent:

@@ -25,7 +25,7 @@ from .documents import OpenDocument
 from .engines import ModelUnavailable, PipelineHolder
 from .scheduler import LatestWins, Superseded, Ticket
 from .scope import cursor_scope
-from .settings import LspSettings
+from .settings import SCOPE_POLICIES, LspSettings
 from .stats import ServerStats
 
 log = logging.getLogger("fim_server.lsp.completion")
@@ -67,8 +67,8 @@ class CompletionService:
         if hit is not None:
             self.scheduler.supersede(doc.uri)
             return Suggestion(hit.kind, hit.text, offset, hit.replace_chars, hit.source == "speculative")
-        mode, reason = scope_mode(doc, offset, settings)
-        if mode is None:
+        reason = scope_gate(doc, offset, settings)
+        if reason:
             self.scheduler.supersede(doc.uri)
             return Suggestion("skipped", offset=offset, reason=reason)
         running = self._inflight.get((doc.uri, context_key(text, offset)))
@@ -82,26 +82,31 @@ class CompletionService:
             delay_ms = 0.0 if invoked else self.debounce.delay_ms(
                 doc.uri, settings.debounce_min_ms, settings.debounce_max_ms)
             await self.scheduler.wait(ticket, delay_ms / 1000)
-            return await self._call_model(doc, text, offset, mode, settings, ticket)
+            return await self._call_model(doc, text, offset, settings, ticket)
         except Superseded:
             return Suggestion("superseded", offset=offset, reason="a newer request for this document replaced it")
         finally:
             self.scheduler.finish(ticket)
 
-    async def _call_model(self, doc: OpenDocument, text: str, offset: int, mode: str, settings: LspSettings,
+    async def _call_model(self, doc: OpenDocument, text: str, offset: int, settings: LspSettings,
                           ticket: Ticket) -> Suggestion:
         pipeline = await self.pipelines.get()
         ticket.check()
+        if doc.document.text is not text:
+            # An edit arrived during the wait; run_request drops results for an older version anyway.
+            raise Superseded()
         key = (doc.uri, context_key(text, offset))
         running: asyncio.Future[Suggestion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = running
-        # NOTE: the pipeline keeps its own parsed copy of the text, keyed on ``path``, so each edit
-        # is parsed twice (here and there) until CompletionRequest can carry the Document.
         request = CompletionRequest(text=text, offset=offset, language=doc.language, path=doc.path,
-                                    effort=settings.effort, max_lines=settings.max_lines, mode=mode)
+                                    effort=settings.effort, max_lines=settings.max_lines,
+                                    comments=SCOPE_POLICIES[settings.in_comments],
+                                    strings=SCOPE_POLICIES[settings.in_strings])
         started = time.perf_counter()
         try:
-            result = await pipeline.complete_async(request, ticket.cancel)
+            # The pipeline reads the open document's syntax tree, so an edit is parsed once. Its
+            # context step runs before the first await in complete_async, so no edit can interleave.
+            result = await pipeline.complete_async(request, ticket.cancel, document=doc.document)
             suggestion = self._remember(doc.uri, text, offset, result, ticket.speculative, started)
         except FillCancelled:
             self.stats.model_calls += 1
@@ -151,20 +156,19 @@ class CompletionService:
             return False
         if document_gate(doc, settings):
             return False
-        mode, _ = scope_mode(doc, offset, settings)
         text = doc.text
-        if mode is None or self.cache.lookup(doc.uri, text, offset) is not None:
+        if scope_gate(doc, offset, settings) or self.cache.lookup(doc.uri, text, offset) is not None:
             return False
-        task = asyncio.get_running_loop().create_task(self._speculate(doc, text, offset, mode, settings))
+        task = asyncio.get_running_loop().create_task(self._speculate(doc, text, offset, settings))
         self._speculations.add(task)
         task.add_done_callback(self._speculations.discard)
         return True
 
-    async def _speculate(self, doc: OpenDocument, text: str, offset: int, mode: str, settings: LspSettings) -> None:
+    async def _speculate(self, doc: OpenDocument, text: str, offset: int, settings: LspSettings) -> None:
         ticket = self.scheduler.begin(doc.uri, speculative=True)
         self.stats.speculative_calls += 1
         try:
-            await self._call_model(doc, text, offset, mode, settings, ticket)
+            await self._call_model(doc, text, offset, settings, ticket)
         except (Superseded, ModelUnavailable):
             pass
         except Exception:
@@ -185,16 +189,16 @@ def document_gate(doc: OpenDocument, settings: LspSettings) -> str | None:
     return doc.unusable_reason(settings.max_document_chars)
 
 
-def scope_mode(doc: OpenDocument, offset: int, settings: LspSettings) -> tuple[str | None, str]:
-    """Return (pipeline mode, "") when the comment and string settings allow a suggestion, else (None, reason)."""
+def scope_gate(doc: OpenDocument, offset: int, settings: LspSettings) -> str | None:
+    """Return why the comment and string settings rule out a suggestion at ``offset``, or None.
+
+    "line" and "on" go to the pipeline with the request, which then decides the mode.
+    """
     scope = cursor_scope(doc.document, offset)
     behaviour = {"comment": settings.in_comments, "string": settings.in_strings}.get(scope, "on")
     if behaviour == "off":
-        return None, f"the cursor is in a {scope} and suggestions there are off"
-    # NOTE: "on" becomes the pipeline's "auto" mode. The pipeline's window still applies its own
-    # default inside comments and strings (single line) until CompletionRequest can carry the
-    # behaviour.
-    return ("line" if behaviour == "line" else "auto"), ""
+        return f"the cursor is in a {scope} and suggestions there are off"
+    return None
 
 
-__all__ = ["CompletionService", "Suggestion", "document_gate", "scope_mode"]
+__all__ = ["CompletionService", "Suggestion", "document_gate", "scope_gate"]

@@ -37,6 +37,8 @@ from ..pipeline import MAX_DOCUMENT_CHARS
 
 SECTION = "fimServer"
 SCOPE_BEHAVIOURS = ("on", "line", "off")
+# inComments/inStrings value -> the pipeline's policy (CompletionRequest.comments and .strings)
+SCOPE_POLICIES = {"on": "complete", "line": "line", "off": "none"}
 MAX_DEBOUNCE_MS = 5000
 
 
@@ -212,4 +214,4 @@ class SettingsState:
         return previous, layer
 
 
-__all__ = ["KNOWN_KEYS", "Layer", "LspSettings", "SettingsError", "SettingsState", "combine", "parse_layer"]
+__all__ = ["KNOWN_KEYS", "SCOPE_POLICIES", "Layer", "LspSettings", "SettingsError", "SettingsState", "combine", "parse_layer"]

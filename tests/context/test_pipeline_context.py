@@ -1,7 +1,14 @@
 """The completion pipeline uses the replace range and the syntax ranking from this package."""
 
+from types import SimpleNamespace
+
+import msgspec
+import pytest
+
+from fim_server.context import Document
+from fim_server.context import document as document_module
 from fim_server.engine.fake import FakeEngine
-from fim_server.pipeline import CompletionPipeline, CompletionRequest
+from fim_server.pipeline import CompletionPipeline, CompletionRequest, CompletionResult, RequestError
 
 
 def test_replace_range_extends_result_end():
@@ -26,3 +33,114 @@ def test_special_tokens_and_leading_space_cleaned():
     assert result.text == "compute(a)"
     assert result.end == result.start
     assert result.candidates[0].syntax_errors_added is not None
+
+
+# The cursor is on the blank line of a JavaScript block comment. In code, such a line gets a block.
+COMMENT_TEXT = "/*\n * Steps:\n \n */\nfunction run() {}\n"
+COMMENT_BLOCK = " * read the input\n * write the output"
+
+
+def complete_in_comment(policy: str, **request_fields) -> CompletionResult:
+    engine = FakeEngine(lambda prefix, suffix: COMMENT_BLOCK)
+    pipeline = CompletionPipeline(engine)
+    try:
+        return pipeline.complete(CompletionRequest(text=COMMENT_TEXT, line=2, character=1, language="javascript",
+                                                   comments=policy, **request_fields))
+    finally:
+        pipeline.close()
+
+
+def test_comment_policy_none():
+    result = complete_in_comment("none")
+    assert result.mode == "none"
+    assert result.text == ""
+    assert result.steps == ["context"]
+    assert result.rejected == "no completion here: inside a comment"
+
+
+def test_comment_policy_line():
+    result = complete_in_comment("line")
+    assert result.mode == "line"
+    assert result.text == "* read the input"
+
+
+def test_comment_policy_complete():
+    result = complete_in_comment("complete")
+    assert result.mode == "block"
+    assert result.text == "* read the input\n * write the output"
+
+
+def test_string_policy_separate_from_comments():
+    result = complete_in_comment("none", strings="complete")
+    assert result.mode == "none"
+
+
+def test_invalid_policy_rejected():
+    with pytest.raises(RequestError, match="invalid comments 'sometimes': use one of complete, line, none"):
+        complete_in_comment("sometimes")
+
+
+def test_policy_decoded_from_json():
+    request = msgspec.json.decode(b'{"prefix": "# ", "strings": "none"}', type=CompletionRequest)
+    assert (request.comments, request.strings) == ("line", "none")
+    with pytest.raises(msgspec.ValidationError, match="comments"):
+        msgspec.json.decode(b'{"prefix": "# ", "comments": "off"}', type=CompletionRequest)
+
+
+class CountingParsers:
+    """A wrapper of the document module's parser lookup that counts document parses."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.count = 0
+        original = document_module.parser_for
+
+        def counted(language):
+            parser = original(language)
+            return SimpleNamespace(parse=lambda *args: self._parse(parser, *args))
+
+        monkeypatch.setattr(document_module, "parser_for", counted)
+
+    def _parse(self, parser, *args):
+        self.count += 1
+        return parser.parse(*args)
+
+
+def test_given_document_is_not_parsed_again(monkeypatch):
+    parses = CountingParsers(monkeypatch)
+    document = Document("def add(a, b):\n    return a\n", "python")
+    pipeline = CompletionPipeline(FakeEngine(lambda prefix, suffix: " + b"))
+    try:
+        for _ in range(3):
+            document.replace(len(document.text) - 1, len(document.text) - 1, " ")
+            request = CompletionRequest(text=document.text, offset=len(document.text) - 1, language="python",
+                                        path="/tmp/add.py")
+            result = pipeline.complete(request, document=document)
+            assert result.steps == ["context", "fill", "postprocess", "rank"]
+    finally:
+        pipeline.close()
+    assert parses.count == 3
+    assert document.window_anchor is not None  # the window was cut from this document
+
+
+async def test_async_context_step_uses_given_document(monkeypatch):
+    parses = CountingParsers(monkeypatch)
+    document = Document("total = \n", "python")
+    pipeline = CompletionPipeline(FakeEngine(lambda prefix, suffix: "compute(items)"))
+    try:
+        request = CompletionRequest(text=document.text, offset=8, language="python", path="/tmp/total.py")
+        result = await pipeline.complete_async(request, document=document)
+    finally:
+        pipeline.close()
+    assert result.text == "compute(items)"
+    assert parses.count == 1
+    assert document.window_anchor is not None
+
+
+def test_document_with_other_text_rejected():
+    document = Document("x = 1\n", "python")
+    pipeline = CompletionPipeline(FakeEngine())
+    try:
+        with pytest.raises(RequestError, match="does not contain the request's text"):
+            pipeline.complete(CompletionRequest(text="y = 2\n", offset=4), document=document)
+    finally:
+        pipeline.close()

@@ -85,3 +85,11 @@ def test_negative_n_predict_below_minus_one_is_rejected(api):
     response = api.post("/infill", json={"input_prefix": "a", "n_predict": -5})
     assert response.status_code == 400
     assert "n_predict" in response.json()["error"]["message"]
+
+
+def test_comment_policy_field(api, fake_engine):
+    body = {"input_prefix": "# multiply ", "input_suffix": "\n", "comments": "none"}
+    response = api.post("/infill", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["content"] == ""
+    assert fake_engine.calls == []

@@ -73,3 +73,11 @@ def test_errors_use_ollama_format(api, body, fragment):
     response = api.post("/api/generate", json=body)
     assert response.status_code == 400
     assert fragment in response.json()["error"]
+
+
+def test_comment_policy_in_options(api, fake_engine):
+    body = {"prompt": "# multiply ", "suffix": "\n", "stream": False, "options": {"comments": "none"}}
+    response = api.post("/api/generate", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["response"] == ""
+    assert fake_engine.calls == []

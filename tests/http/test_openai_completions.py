@@ -116,3 +116,20 @@ def test_models_lists_the_served_model(api):
     data = api.get("/v1/models").json()
     assert data["object"] == "list"
     assert [model["id"] for model in data["data"]] == ["test-model"]
+
+
+def test_comment_policy_fields(api, fake_engine):
+    body = {"prompt": "def area(r):\n    # multiply ", "suffix": "\n    return r\n"}
+    skipped = api.post("/v1/completions", json={**body, "comments": "none"})
+    assert skipped.status_code == 200, skipped.text
+    assert skipped.json()["choices"][0]["text"] == ""
+    assert fake_engine.calls == []
+    answered = api.post("/v1/completions", json={**body, "comments": "line", "strings": "none"})
+    assert answered.json()["choices"][0]["text"] == "result_value + 1"
+    assert fake_engine.calls[0][2] == 16  # a one-line canvas
+
+
+def test_invalid_comment_policy(api):
+    response = api.post("/v1/completions", json={"prompt": "x = ", "comments": "off"})
+    assert response.status_code == 400
+    assert "invalid 'comments' 'off': use one of complete, line, none" in response.json()["error"]["message"]

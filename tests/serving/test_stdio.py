@@ -85,3 +85,24 @@ def test_cancel_is_acknowledged(stdio_process):
     assert by_id[101]["result"]["cancelled"] == 100
     outcome = by_id[100]
     assert outcome.get("error", {}).get("code") == "cancelled" or "result" in outcome
+
+
+def test_comment_policy_field(stdio_process):
+    text = "def area(r):\n    # multiply \n    return r\n"
+    lines = [
+        json.dumps({"id": "none", "text": text, "line": 1, "character": 15, "language": "python", "comments": "none"}),
+        json.dumps({"id": "line", "text": text, "line": 1, "character": 15, "language": "python", "comments": "line",
+                    "effort": "instant"}),
+        json.dumps({"id": "bad", "text": text, "line": 1, "character": 15, "comments": "off"}),
+    ]
+    replies = exchange(stdio_process, lines, expected=len(lines))
+    by_id = {reply["id"]: reply for reply in replies}
+    skipped = by_id["none"]["result"]
+    assert skipped["mode"] == "none"
+    assert skipped["steps"] == ["context"]
+    assert skipped["rejected"] == "no completion here: inside a comment"
+    single = by_id["line"]["result"]
+    assert (single["mode"], single["mode_reason"]) == ("line", "inside a comment")
+    assert "\n" not in single["text"]
+    assert by_id["bad"]["error"]["code"] == "invalid_request"
+    assert "comments" in by_id["bad"]["error"]["message"]
