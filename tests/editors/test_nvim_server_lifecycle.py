@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
-from nvim_session import engine_script
+from nvim_session import SERVER_COMMAND, engine_script
 
 RULES = [{"after": "def add(a, b):\n    ", "text": "return a + b"}]
 ERROR = 4  # vim.log.levels.ERROR
@@ -84,3 +88,33 @@ def test_invalid_option_and_effort_change(start_nvim, tmp_path):
 
     session.wait_for(applied_high, "the server to apply effort high")
     assert session.lua("return vim.lsp.get_clients({ name = 'fim_server' })[1].settings.fimServer.effort") == "high"
+
+
+def test_daemon_engine_options(start_nvim, tmp_path):
+    # A short folder, because pytest's tmp_path can exceed the 107-byte limit of Unix socket paths.
+    socket = Path(tempfile.mkdtemp(prefix="fimd-nvim-", dir="/tmp")) / "daemon.sock"
+    session = start_nvim(engine_script(rules=RULES, text=""))
+    session.setup(engine="daemon", daemon_socket=str(socket))
+    try:
+        session.open(tmp_path / "example.py", "")
+        session.wait_attached()
+        session.feed("idef add(a, b):<CR>")
+        assert session.wait_ghost() == ["return a + b"]
+        stats = session.server_stats()
+        assert stats["engine"] == "daemon"
+        assert stats["daemon"]["socket"] == str(socket)
+        assert socket.is_socket()
+    finally:
+        # The server started the daemon, and the daemon outlives it until its idle timeout.
+        subprocess.run([SERVER_COMMAND, "serve", "--stop", "--socket", str(socket)], capture_output=True, timeout=60)
+        shutil.rmtree(socket.parent, ignore_errors=True)
+
+
+def test_invalid_engine_options(start_nvim):
+    session = start_nvim()
+    session.setup(engine="remote", daemon_socket="daemon.sock", cmd=["true"])
+    warnings = messages(session, WARN)
+    assert any("invalid engine" in warning and "remote" in warning for warning in warnings), warnings
+    assert any("invalid daemon_socket" in warning for warning in warnings), warnings
+    assert session.lua("return require('fim_server').options.engine") is None
+    assert session.lua("return require('fim_server').options.daemon_socket") is None

@@ -3,8 +3,11 @@ import * as vscode from 'vscode';
 export const SECTION = 'fimServer';
 export const EFFORTS = ['instant', 'low', 'medium', 'high'] as const;
 export const SCOPE_BEHAVIOURS = ['on', 'line', 'off'] as const;
+/** `default` leaves the choice to the server's own configuration. */
+export const ENGINES = ['default', 'local', 'daemon'] as const;
 export type Effort = (typeof EFFORTS)[number];
 export type ScopeBehaviour = (typeof SCOPE_BEHAVIOURS)[number];
+export type Engine = (typeof ENGINES)[number];
 
 /** The extension's settings after validation, with defaults filled in. */
 export interface ClientSettings {
@@ -19,12 +22,15 @@ export interface ClientSettings {
     maxLines: number;
     inComments: ScopeBehaviour;
     inStrings: ScopeBehaviour;
+    engine: Engine;
+    daemonSocket: string;
     timeoutMs: number;
 }
 
 /**
  * The settings object the server reads from initializationOptions and
- * workspace/didChangeConfiguration; an empty modelPath selects the server's default model.
+ * workspace/didChangeConfiguration. An empty modelPath or daemonSocket and a null engine select
+ * the server's own setting.
  */
 export interface ServerSettings {
     modelPath: string;
@@ -34,6 +40,8 @@ export interface ServerSettings {
     maxLines: number;
     inComments: ScopeBehaviour;
     inStrings: ScopeBehaviour;
+    engine: Exclude<Engine, 'default'> | null;
+    daemonSocket: string;
 }
 
 export const DEFAULT_LANGUAGES = [
@@ -115,6 +123,8 @@ export function readSettings(): { settings: ClientSettings; problems: string[] }
         maxLines: reader.integer('maxLines', 20, 1, 200),
         inComments: reader.choice('inComments', SCOPE_BEHAVIOURS, 'on'),
         inStrings: reader.choice('inStrings', SCOPE_BEHAVIOURS, 'line'),
+        engine: reader.choice('engine', ENGINES, 'default'),
+        daemonSocket: reader.text('daemonSocket', '', true),
         timeoutMs: reader.integer('timeoutMs', 5000, 100, 60000),
     };
     if (settings.debounceMinMs > settings.debounceMaxMs) {
@@ -135,6 +145,8 @@ export function serverSettings(settings: ClientSettings): ServerSettings {
         maxLines: settings.maxLines,
         inComments: settings.inComments,
         inStrings: settings.inStrings,
+        engine: settings.engine === 'default' ? null : settings.engine,
+        daemonSocket: settings.daemonSocket,
     };
 }
 

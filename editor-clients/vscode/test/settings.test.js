@@ -2,8 +2,13 @@
 // Settings: initializationOptions, workspace/configuration and didChangeConfiguration.
 
 const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 const { after, before, describe, test } = require('node:test');
 const h = require('./harness');
+
+const { Position } = h.vscode;
 
 function appliedLines(source) {
     // Only the stderr copy of the message has the settings after "applied:".
@@ -76,5 +81,59 @@ describe('settings changed while running', () => {
         assert.equal(message.level, 'error');
         assert.match(message.message, /\/nonexistent\/model/);
         assert.ok(session.controller.languageClient.isRunning());
+    });
+});
+
+describe('engine and daemon socket', () => {
+    const ENGINE = { text: '', rules: [{ after: 'total = ', text: 'a + b' }] };
+    // A short folder: Unix socket paths are limited to about 107 bytes.
+    const folder = fs.mkdtempSync(path.join('/tmp', 'fimd-vsc-'));
+    const socket = path.join(folder, 'daemon.sock');
+    let session;
+
+    before(async () => {
+        session = await h.activate({ engine: 'daemon', daemonSocket: socket }, { engine: ENGINE });
+        await h.waitReady(session);
+    });
+
+    after(async () => {
+        await session.deactivate();
+        // The server started the daemon, and the daemon outlives it until its idle timeout.
+        execFileSync(h.serverCommand(), ['serve', '--stop', '--socket', socket], { stdio: 'ignore' });
+        fs.rmSync(folder, { recursive: true, force: true });
+    });
+
+    test('initialization options carry engine and socket', () => {
+        const [line] = appliedLines('initializationOptions');
+        assert.ok(line, `no initializationOptions line in the log:\n${h.logText()}`);
+        assert.match(line, /engine='daemon'/);
+        assert.ok(line.includes(`socket='${socket}'`), line);
+        assert.match(h.logText(), /model ready: .* \(daemon engine\)/);
+        assert.ok(fs.statSync(socket).isSocket());
+    });
+
+    test('suggestion comes through the daemon', async () => {
+        const document = h.editor.openDocument('/tmp/fim-vscode/daemon.py', 'python', 'total = \n');
+        const items = await h.requestInline(document, new Position(0, 8));
+        assert.deepEqual(items.map(h.insertTextOf), ['a + b']);
+        h.editor.closeDocument(document);
+    });
+
+    test('default engine is sent as null', async () => {
+        h.editor.setSetting('fimServer.engine', 'default');
+        await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes('engine=None')),
+            'the server to apply the default engine');
+        await h.waitReady(session);
+        assert.match(h.logText(), /model ready: .* \(fake engine\)/);
+    });
+
+    test('local engine reloads in the server', async () => {
+        h.editor.setSetting('fimServer.engine', 'daemon');
+        await h.waitReady(session);
+        h.editor.setSetting('fimServer.engine', 'local');
+        await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes("engine='local'")),
+            'the server to apply engine local');
+        await h.waitReady(session);
+        assert.equal(h.logText().split('\n').filter((line) => / INFO model ready: .* \(fake engine\)/.test(line)).length, 2);
     });
 });

@@ -3,6 +3,7 @@ local M = {}
 
 M.EFFORTS = { 'instant', 'low', 'medium', 'high' }
 M.SCOPE_BEHAVIOURS = { 'on', 'line', 'off' }
+M.ENGINES = { 'local', 'daemon' }
 
 --- @class fim_server.Keymaps
 --- @field accept string|false accept the whole suggestion
@@ -21,6 +22,8 @@ M.SCOPE_BEHAVIOURS = { 'on', 'line', 'off' }
 --- @field max_lines integer maximum lines in one suggestion
 --- @field in_comments 'on'|'line'|'off' suggestions inside comments ('line': single-line only)
 --- @field in_strings 'on'|'line'|'off' suggestions inside string literals
+--- @field engine 'local'|'daemon'|nil where the model runs; nil uses the server's own engine setting
+--- @field daemon_socket string? the model daemon's Unix socket; nil uses the server's socket setting
 --- @field timeout_ms integer drop a request that has no reply after this long
 --- @field auto_trigger boolean request after typing; false waits for the trigger key
 --- @field native boolean use vim.lsp.inline_completion (Neovim 0.12+) when it exists
@@ -41,6 +44,8 @@ M.defaults = {
   max_lines = 20,
   in_comments = 'on',
   in_strings = 'line',
+  engine = nil,
+  daemon_socket = nil,
   timeout_ms = 5000,
   auto_trigger = true,
   native = false,
@@ -88,6 +93,11 @@ local CHECKS = {
   max_lines = { is_integer_in(1, 200), 'a whole number from 1 to 200' },
   in_comments = { function(v) return vim.tbl_contains(M.SCOPE_BEHAVIOURS, v) end, '"on", "line" or "off"' },
   in_strings = { function(v) return vim.tbl_contains(M.SCOPE_BEHAVIOURS, v) end, '"on", "line" or "off"' },
+  engine = { function(v) return v == nil or vim.tbl_contains(M.ENGINES, v) end, 'nil, "local" or "daemon"' },
+  daemon_socket = {
+    function(v) return v == nil or (type(v) == 'string' and (v:sub(1, 1) == '/' or v:sub(1, 1) == '~')) end,
+    'nil or an absolute socket path',
+  },
   timeout_ms = { is_integer_in(100, 60000), 'a whole number of milliseconds from 100 to 60000' },
   auto_trigger = { function(v) return type(v) == 'boolean' end, 'true or false' },
   native = { function(v) return type(v) == 'boolean' end, 'true or false' },
@@ -137,7 +147,8 @@ function M.resolve(user)
 end
 
 --- Builds the settings object that the server reads from initializationOptions and
---- workspace/didChangeConfiguration; an empty modelPath selects the server's default model.
+--- workspace/didChangeConfiguration. An empty modelPath or daemonSocket, and a missing engine,
+--- select the server's own setting.
 --- @param options fim_server.Options
 --- @return table
 function M.server_settings(options)
@@ -149,6 +160,8 @@ function M.server_settings(options)
     maxLines = options.max_lines,
     inComments = options.in_comments,
     inStrings = options.in_strings,
+    engine = options.engine,
+    daemonSocket = options.daemon_socket or '',
   }
 end
 
