@@ -155,9 +155,9 @@ class CompletionPipeline:
                  document: Document | None = None) -> CompletionResult:
         """Run the whole pipeline synchronously. Raises RequestError or FillCancelled.
 
-        ``document`` is the caller's parsed copy of ``request.text``; passing it
-        reuses its syntax tree instead of parsing the text again. The caller
-        must not edit it until this returns.
+        ``document`` is the caller's parsed copy of ``request.text``. Passing it
+        reuses its syntax tree instead of parsing the text again, and the
+        caller must not edit it until this returns.
         """
         context = self._context(request, document)
         if context.window.mode == "none":
