@@ -82,14 +82,14 @@ class CompletionService:
             delay_ms = 0.0 if invoked else self.debounce.delay_ms(
                 doc.uri, settings.debounce_min_ms, settings.debounce_max_ms)
             await self.scheduler.wait(ticket, delay_ms / 1000)
-            return await self._call_model(doc, text, offset, settings, ticket)
+            return await self._call_model(doc, text, offset, settings, ticket, invoked=invoked)
         except Superseded:
             return Suggestion("superseded", offset=offset, reason="a newer request for this document replaced it")
         finally:
             self.scheduler.finish(ticket)
 
     async def _call_model(self, doc: OpenDocument, text: str, offset: int, settings: LspSettings,
-                          ticket: Ticket) -> Suggestion:
+                          ticket: Ticket, *, invoked: bool) -> Suggestion:
         pipeline = await self.pipelines.get()
         ticket.check()
         if doc.document.text is not text:
@@ -98,8 +98,11 @@ class CompletionService:
         key = (doc.uri, context_key(text, offset))
         running: asyncio.Future[Suggestion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = running
+        effort = settings.effort if invoked else settings.typing_effort
+        self.stats.model_efforts[effort] += 1
         request = CompletionRequest(text=text, offset=offset, language=doc.language, path=doc.path,
-                                    effort=settings.effort, max_lines=settings.max_lines,
+                                    effort=effort,
+                                    max_lines=settings.max_lines,
                                     comments=SCOPE_POLICIES[settings.in_comments],
                                     strings=SCOPE_POLICIES[settings.in_strings])
         started = time.perf_counter()
@@ -168,7 +171,7 @@ class CompletionService:
         ticket = self.scheduler.begin(doc.uri, speculative=True)
         self.stats.speculative_calls += 1
         try:
-            await self._call_model(doc, text, offset, settings, ticket)
+            await self._call_model(doc, text, offset, settings, ticket, invoked=False)
         except (Superseded, ModelUnavailable):
             pass
         except Exception:

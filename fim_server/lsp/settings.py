@@ -9,7 +9,8 @@ Layers, lowest first: built-in defaults with the server's own configuration
 Keys, as editors send them::
 
     modelPath         model folder written by `fim-server train --export`; "" or null: the server default
-    effort            "instant", "low", "medium" or "high"
+    effort            "instant", "low", "medium" or "high", for requests the user invokes explicitly
+    typingEffort      the same choices, for requests the editor sends while the user types
     maxLines          maximum lines in one suggestion, 1 to 200
     languages         {"*": true, "markdown": false}: on or off per LSP language id, "*" for the rest
     inComments        "on", "line" (single-line suggestions only) or "off"
@@ -50,6 +51,7 @@ class SettingsError(ValueError):
 class LspSettings:
     model: str | None = None  # None: the model the server was started with
     effort: str = "low"
+    typing_effort: str = "instant"  # automatic triggers: fewer steps keep up with typing
     max_lines: int = 20
     languages: Mapping[str, bool] = field(default_factory=lambda: {"*": True})
     in_comments: str = "on"
@@ -123,6 +125,7 @@ def _languages(value):
 _KEYS = {
     "modelPath": ("model", _model_path),
     "effort": ("effort", _one_of(tuple(EFFORTS))),
+    "typingEffort": ("typing_effort", _one_of(tuple(EFFORTS))),
     "maxLines": ("max_lines", _whole_number(1, 200)),
     "languages": ("languages", _languages),
     "inComments": ("in_comments", _one_of(SCOPE_BEHAVIOURS)),

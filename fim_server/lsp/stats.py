@@ -41,6 +41,7 @@ class ServerStats:
         self.outcomes: Counter[str] = Counter()
         self.model_calls = 0
         self.model_cancelled = 0
+        self.model_efforts: Counter[str] = Counter()  # model calls started, per effort level
         self.speculative_calls = 0
         self.accepts = 0
         self.recent: deque[Outcome] = deque(maxlen=RECENT_OUTCOMES)
@@ -66,6 +67,7 @@ class ServerStats:
             "outcomes": dict(self.outcomes),
             "modelCalls": self.model_calls,
             "modelCallsCancelled": self.model_cancelled,
+            "modelCallsByEffort": dict(self.model_efforts),
             "speculativeCalls": self.speculative_calls,
             "accepts": self.accepts,
             "modelLatencyMs": self.model_latency(),

@@ -102,6 +102,19 @@ async def test_comments_and_strings_off(reset: LanguageClient):
     assert await suggestions(reset, "file:///tmp/settings/comment_on.py", text, 0, 10) == ["compute_total(items)"]
 
 
+async def test_typing_and_invoked_efforts(reset: LanguageClient):
+    configure(reset, {"fimServer": {"effort": "medium", "typingEffort": "instant"}})
+    uri = "file:///tmp/settings/efforts.py"
+    open_document(reset, uri, "count = ")
+    before = (await stats(reset))["modelCallsByEffort"]
+    await inline(reset, uri, 0, 8, invoked=False)
+    open_document(reset, uri + ".invoked.py", "amount = ")
+    await inline(reset, uri + ".invoked.py", 0, 9, invoked=True)
+    after = (await stats(reset))["modelCallsByEffort"]
+    assert after.get("instant", 0) == before.get("instant", 0) + 1
+    assert after.get("medium", 0) == before.get("medium", 0) + 1
+
+
 async def test_missing_model_folder(reset: LanguageClient):
     configure(reset, {"fimServer": {"modelPath": "/nonexistent/model"}})
     message = await wait_for_show(reset, "modelPath='/nonexistent/model'")
