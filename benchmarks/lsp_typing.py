@@ -272,7 +272,8 @@ async def start_client(args) -> tuple[LanguageClient, int]:
     client.feature(types.WINDOW_LOG_MESSAGE)(lambda params: None)  # the server's log is in --server-log
     client.feature(types.WINDOW_SHOW_MESSAGE)(lambda params: print(f"server message: {params.message}"))
     await client.start_io(*command, env=env)
-    options = {"effort": args.effort} if args.effort else None
+    options = {key: value for key, value in (("effort", args.effort), ("typingEffort", args.typing_effort)) if value}
+    options = options or None
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(
             general=types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf16]),
@@ -366,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-rate", type=float, default=40.0,
                         help="edits per second in phase 2 (default 40)")
     parser.add_argument("--effort", help="effort setting sent as initializationOptions (default: the server's)")
+    parser.add_argument("--typing-effort", help="typingEffort setting, the effort of these automatic requests "
+                                                "(default: the server's, instant)")
     parser.add_argument("--threads", type=int, help="torch CPU threads for the server")
     parser.add_argument("--seed", type=int, default=1, help="seed for the keystroke jitter")
     parser.add_argument("--test-engine", help="JSON script for the scripted test engine instead of the model")
