@@ -50,7 +50,7 @@ export class Controller implements vscode.Disposable {
             this.log.warn(problem);
             void vscode.window.showWarningMessage(`fim-server: ${problem}`);
         }
-        this.status?.setEffort(settings.effort);
+        this.status?.setEfforts(settings.effort, settings.typingEffort);
         return settings;
     }
 

@@ -82,8 +82,9 @@ export function createMiddleware(host: MiddlewareHost): Middleware {
                 const result = await requestWithDeadline(
                     (linked) => next(document, position, context, linked), token, settings.timeoutMs);
                 if (result === TIMED_OUT) {
+                    const effortKey = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? 'effort' : 'typingEffort';
                     host.log.warn(`completion at ${document.uri.toString()}:${position.line + 1}:${position.character + 1} `
-                        + `timed out after ${settings.timeoutMs} ms; raise fimServer.timeoutMs or lower fimServer.effort`);
+                        + `timed out after ${settings.timeoutMs} ms; raise fimServer.timeoutMs or lower fimServer.${effortKey}`);
                     host.status.set('slow', `No reply within ${settings.timeoutMs} ms (fimServer.timeoutMs).`);
                     return undefined;
                 }

@@ -16,6 +16,7 @@ export interface ClientSettings {
     serverArgs: string[];
     model: string;
     effort: Effort;
+    typingEffort: Effort;
     enabledLanguages: string[];
     debounceMinMs: number;
     debounceMaxMs: number;
@@ -35,6 +36,7 @@ export interface ClientSettings {
 export interface ServerSettings {
     modelPath: string;
     effort: Effort;
+    typingEffort: Effort;
     debounceMinMs: number;
     debounceMaxMs: number;
     maxLines: number;
@@ -117,6 +119,7 @@ export function readSettings(): { settings: ClientSettings; problems: string[] }
         serverArgs: reader.list('serverArgs', []),
         model: reader.text('model', '', true),
         effort: reader.choice('effort', EFFORTS, 'low'),
+        typingEffort: reader.choice('typingEffort', EFFORTS, 'instant'),
         enabledLanguages: reader.list('enabledLanguages', DEFAULT_LANGUAGES),
         debounceMinMs: reader.integer('debounceMinMs', 10, 0, 5000),
         debounceMaxMs: reader.integer('debounceMaxMs', 500, 0, 5000),
@@ -140,6 +143,7 @@ export function serverSettings(settings: ClientSettings): ServerSettings {
     return {
         modelPath: settings.model,
         effort: settings.effort,
+        typingEffort: settings.typingEffort,
         debounceMinMs: settings.debounceMinMs,
         debounceMaxMs: settings.debounceMaxMs,
         maxLines: settings.maxLines,

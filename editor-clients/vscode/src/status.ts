@@ -31,6 +31,7 @@ export class StatusItem implements vscode.Disposable {
     private detail: string | undefined;
     private latencyMs: number | undefined;
     private effort = 'low';
+    private typingEffort = 'instant';
 
     constructor() {
         this.item = vscode.window.createStatusBarItem('fimServer.status', vscode.StatusBarAlignment.Right, 100);
@@ -59,8 +60,10 @@ export class StatusItem implements vscode.Disposable {
         this.render();
     }
 
-    setEffort(effort: string): void {
+    /** Sets the efforts shown in the tooltip, `effort` for invoked requests and `typingEffort` for automatic ones. */
+    setEfforts(effort: string, typingEffort: string): void {
         this.effort = effort;
+        this.typingEffort = typingEffort;
         this.render();
     }
 
@@ -76,7 +79,7 @@ export class StatusItem implements vscode.Disposable {
         if (this.latencyMs !== undefined) {
             lines.push(`Last completion: ${Math.round(this.latencyMs)} ms`);
         }
-        lines.push(`Effort: ${this.effort}`);
+        lines.push(`Effort: ${this.typingEffort} while typing, ${this.effort} when invoked`);
         const failed = this.state === 'error' || this.state === 'stopped';
         lines.push(failed ? 'Click to show the server log.' : 'Click to turn completions on or off.');
         this.item.tooltip = lines.join('\n');

@@ -90,6 +90,10 @@ test('slow server times out', async () => {
         assert.match(h.logText(), /timed out after 300 ms; raise fimServer\.timeoutMs or lower fimServer\.effort/);
         assert.equal(errors().length, 0);
 
+        const typed = await h.requestInline(document, new Position(0, 8));
+        assert.deepEqual(typed, []);
+        assert.match(h.logText(), /timed out after 300 ms; raise fimServer\.timeoutMs or lower fimServer\.typingEffort/);
+
         h.editor.setSetting('fimServer.timeoutMs', 30000);
         const later = await h.requestInline(document, new Position(0, 8), { invoke: true });
         assert.equal(h.insertTextOf(later[0]), 'slow_result()');

@@ -20,7 +20,7 @@ describe('settings at start-up', () => {
 
     before(async () => {
         session = await h.activate({
-            effort: 'extreme', maxLines: 0, inStrings: 'off', debounceMinMs: 20, debounceMaxMs: 300,
+            effort: 'extreme', typingEffort: 'fast', maxLines: 0, inStrings: 'off', debounceMinMs: 20, debounceMaxMs: 300,
         });
         await h.waitReady(session);
     });
@@ -31,15 +31,17 @@ describe('settings at start-up', () => {
 
     test('invalid values fall back with a warning', () => {
         const warnings = h.control.messages.filter((item) => item.level === 'warning').map((item) => item.message);
-        assert.equal(warnings.length, 2, JSON.stringify(warnings));
+        assert.equal(warnings.length, 3, JSON.stringify(warnings));
         assert.match(warnings[0], /invalid fimServer\.effort "extreme": use one of instant, low, medium, high; using "low"/);
-        assert.match(warnings[1], /invalid fimServer\.maxLines 0: use a whole number from 1 to 200; using 20/);
+        assert.match(warnings[1], /invalid fimServer\.typingEffort "fast": use one of instant, low, medium, high; using "instant"/);
+        assert.match(warnings[2], /invalid fimServer\.maxLines 0: use a whole number from 1 to 200; using 20/);
     });
 
     test('initialization options carry the settings', () => {
         const [line] = appliedLines('initializationOptions');
         assert.ok(line, `no initializationOptions line in the log:\n${h.logText()}`);
-        assert.match(line, /effort='low'/);
+        assert.match(line, / effort='low'/);
+        assert.match(line, /typing_effort='instant'/);
         assert.match(line, /max_lines=20/);
         assert.match(line, /in_strings='off'/);
     });
@@ -69,9 +71,9 @@ describe('settings changed while running', () => {
 
     test('changed effort reaches the server', async () => {
         h.editor.setSetting('fimServer.effort', 'instant');
-        await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes("effort='instant'")),
+        await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes(" effort='instant'")),
             'the server to apply effort instant');
-        assert.match(String(h.statusItem().tooltip), /Effort: instant/);
+        assert.match(String(h.statusItem().tooltip), /Effort: instant while typing, instant when invoked/);
     });
 
     test('server rejects a bad model path', async () => {
@@ -81,6 +83,51 @@ describe('settings changed while running', () => {
         assert.equal(message.level, 'error');
         assert.match(message.message, /\/nonexistent\/model/);
         assert.ok(session.controller.languageClient.isRunning());
+    });
+});
+
+describe('typing effort', () => {
+    let session;
+
+    async function callsByEffort() {
+        const stats = await session.controller.languageClient.sendRequest('fimServer/stats', {});
+        return stats.modelCallsByEffort;
+    }
+
+    before(async () => {
+        session = await h.activate({ effort: 'high', typingEffort: 'medium' });
+        await h.waitReady(session);
+    });
+
+    after(async () => {
+        await session.deactivate();
+    });
+
+    test('initialization options carry both efforts', () => {
+        const [line] = appliedLines('initializationOptions');
+        assert.ok(line, `no initializationOptions line in the log:\n${h.logText()}`);
+        assert.match(line, / effort='high'/);
+        assert.match(line, /typing_effort='medium'/);
+        assert.match(String(h.statusItem().tooltip), /Effort: medium while typing, high when invoked/);
+    });
+
+    test('automatic and invoked requests use their efforts', async () => {
+        const document = h.editor.openDocument('/tmp/fim-vscode/efforts.py', 'python', 'first = \nsecond = \n');
+        await h.requestInline(document, new Position(0, 8));
+        assert.deepEqual(await callsByEffort(), { medium: 1 });
+        await h.requestInline(document, new Position(1, 9), { invoke: true });
+        assert.deepEqual(await callsByEffort(), { medium: 1, high: 1 });
+        h.editor.closeDocument(document);
+    });
+
+    test('changed typing effort reaches the server', async () => {
+        h.editor.setSetting('fimServer.typingEffort', 'low');
+        await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes("typing_effort='low'")),
+            'the server to apply typing effort low');
+        const document = h.editor.openDocument('/tmp/fim-vscode/typing.py', 'python', 'third = \n');
+        await h.requestInline(document, new Position(0, 8));
+        assert.deepEqual(await callsByEffort(), { medium: 1, high: 1, low: 1 });
+        h.editor.closeDocument(document);
     });
 });
 
