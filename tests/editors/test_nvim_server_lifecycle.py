@@ -66,7 +66,7 @@ def test_crashed_server_restarts(start_nvim, tmp_path):
 
 def test_invalid_option_and_effort_change(start_nvim, tmp_path):
     session = start_nvim(engine_script(rules=RULES, text=""))
-    session.setup(effort="extreme", keymaps={"accept": "<M-a>"})
+    session.setup(effort="extreme", typing_effort="medium", keymaps={"accept": "<M-a>"})
     [warning] = messages(session, WARN)
     assert "invalid effort" in warning
     assert "extreme" in warning
@@ -76,6 +76,10 @@ def test_invalid_option_and_effort_change(start_nvim, tmp_path):
     session.wait_attached()
     session.feed("idef add(a, b):<CR>")
     session.wait_ghost()
+    # Requests sent while typing run at typing_effort, so no model call used the effort "low".
+    calls_by_effort = session.server_stats()["modelCallsByEffort"]
+    assert set(calls_by_effort) == {"medium"}
+    assert calls_by_effort["medium"] >= 1
     session.feed("<M-a>")
     session.wait_for(lambda: session.lines()[1] == "    return a + b", "the accepted text")
 
@@ -88,6 +92,10 @@ def test_invalid_option_and_effort_change(start_nvim, tmp_path):
 
     session.wait_for(applied_high, "the server to apply effort high")
     assert session.lua("return vim.lsp.get_clients({ name = 'fim_server' })[1].settings.fimServer.effort") == "high"
+
+    session.nvim.command("FimServer typing_effort low")
+    session.wait_for(lambda: "typing_effort='low'" in open(log_path).read(), "the server to apply typing_effort low")
+    assert session.lua("return vim.lsp.get_clients({ name = 'fim_server' })[1].settings.fimServer.typingEffort") == "low"
 
 
 def test_daemon_engine_options(start_nvim, tmp_path):
@@ -112,9 +120,11 @@ def test_daemon_engine_options(start_nvim, tmp_path):
 
 def test_invalid_engine_options(start_nvim):
     session = start_nvim()
-    session.setup(engine="remote", daemon_socket="daemon.sock", cmd=["true"])
+    session.setup(engine="remote", daemon_socket="daemon.sock", typing_effort="fast", cmd=["true"])
     warnings = messages(session, WARN)
     assert any("invalid engine" in warning and "remote" in warning for warning in warnings), warnings
     assert any("invalid daemon_socket" in warning for warning in warnings), warnings
+    assert any("invalid typing_effort" in warning and "fast" in warning for warning in warnings), warnings
     assert session.lua("return require('fim_server').options.engine") is None
     assert session.lua("return require('fim_server').options.daemon_socket") is None
+    assert session.lua("return require('fim_server').options.typing_effort") == "instant"

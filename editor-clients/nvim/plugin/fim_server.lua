@@ -4,7 +4,7 @@ if vim.g.loaded_fim_server then
 end
 vim.g.loaded_fim_server = true
 
-local SUBCOMMANDS = { 'status', 'toggle', 'enable', 'disable', 'restart', 'stop', 'log', 'effort' }
+local SUBCOMMANDS = { 'status', 'toggle', 'enable', 'disable', 'restart', 'stop', 'log', 'effort', 'typing_effort' }
 
 local function run(args)
   local fim = require('fim_server')
@@ -31,6 +31,12 @@ local function run(args)
     else
       vim.notify('fim-server: effort is ' .. fim.options.effort)
     end
+  elseif name == 'typing_effort' then
+    if value then
+      fim.set_typing_effort(value)
+    else
+      vim.notify('fim-server: typing_effort is ' .. fim.options.typing_effort)
+    end
   else
     vim.notify(('fim-server: unknown subcommand %q; use one of %s'):format(name, table.concat(SUBCOMMANDS, ', ')),
       vim.log.levels.ERROR)
@@ -39,10 +45,10 @@ end
 
 vim.api.nvim_create_user_command('FimServer', run, {
   nargs = '*',
-  desc = 'fim-server: status, toggle, enable, disable, restart, stop, log, effort LEVEL',
+  desc = 'fim-server: status, toggle, enable, disable, restart, stop, log, effort LEVEL, typing_effort LEVEL',
   complete = function(_, line)
     local words = vim.split(line, '%s+', { trimempty = true })
-    if words[2] == 'effort' then
+    if words[2] == 'effort' or words[2] == 'typing_effort' then
       return require('fim_server.config').EFFORTS
     end
     return SUBCOMMANDS

@@ -15,7 +15,8 @@ M.ENGINES = { 'local', 'daemon' }
 --- @class fim_server.Options
 --- @field cmd string[] server command and arguments, e.g. { 'fim-server', 'lsp' }
 --- @field model string? model folder; nil uses the model bundled with the server
---- @field effort string one of M.EFFORTS
+--- @field effort string one of M.EFFORTS, for explicitly triggered requests (keymaps.trigger)
+--- @field typing_effort string one of M.EFFORTS, for requests sent automatically while typing
 --- @field filetypes string[] filetypes that get suggestions
 --- @field debounce_min_ms integer shortest wait the server makes between a keystroke and a model call
 --- @field debounce_max_ms integer longest such wait; the server adapts between the two
@@ -35,6 +36,7 @@ M.defaults = {
   cmd = { 'fim-server', 'lsp' },
   model = nil,
   effort = 'low',
+  typing_effort = 'instant',
   filetypes = {
     'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact',
     'go', 'rust', 'java', 'c', 'cpp',
@@ -83,10 +85,15 @@ local function is_integer_in(min, max)
   end
 end
 
+local function is_effort(value)
+  return vim.tbl_contains(M.EFFORTS, value)
+end
+
 local CHECKS = {
   cmd = { function(v) return is_list_of_strings(v) and #v > 0 end, 'a non-empty list of strings, e.g. { "fim-server", "lsp" }' },
   model = { function(v) return v == nil or (type(v) == 'string' and v ~= '') end, 'nil or a model folder path' },
-  effort = { function(v) return vim.tbl_contains(M.EFFORTS, v) end, 'one of ' .. table.concat(M.EFFORTS, ', ') },
+  effort = { is_effort, 'one of ' .. table.concat(M.EFFORTS, ', ') },
+  typing_effort = { is_effort, 'one of ' .. table.concat(M.EFFORTS, ', ') },
   filetypes = { is_list_of_strings, 'a list of filetypes, e.g. { "python" }' },
   debounce_min_ms = { is_integer_in(0, 5000), 'a whole number of milliseconds from 0 to 5000' },
   debounce_max_ms = { is_integer_in(0, 5000), 'a whole number of milliseconds from 0 to 5000' },
@@ -155,6 +162,7 @@ function M.server_settings(options)
   return {
     modelPath = options.model or '',
     effort = options.effort,
+    typingEffort = options.typing_effort,
     debounceMinMs = options.debounce_min_ms,
     debounceMaxMs = options.debounce_max_ms,
     maxLines = options.max_lines,

@@ -78,15 +78,26 @@ function M.toggle(on)
   status.set(on and 'ready' or 'off')
 end
 
---- Changes the effort and sends it to the running server.
---- @param effort string
-function M.set_effort(effort)
+--- Sets the effort option `key` ('effort' or 'typing_effort') and sends it to the running server.
+local function change_effort(key, effort)
   if not vim.tbl_contains(config.EFFORTS, effort) then
-    notify(('invalid effort %q: use one of %s'):format(effort, table.concat(config.EFFORTS, ', ')), vim.log.levels.ERROR)
+    notify(('invalid %s %q: use one of %s'):format(key, effort, table.concat(config.EFFORTS, ', ')), vim.log.levels.ERROR)
     return
   end
-  M.options.effort = effort
+  M.options[key] = effort
   server.push_settings(M.options)
+end
+
+--- Changes the effort of explicitly triggered requests and sends it to the running server.
+--- @param effort string
+function M.set_effort(effort)
+  change_effort('effort', effort)
+end
+
+--- Changes the effort of requests sent automatically while typing and sends it to the running server.
+--- @param effort string
+function M.set_typing_effort(effort)
+  change_effort('typing_effort', effort)
 end
 
 local function map_keys(options)
