@@ -5,6 +5,8 @@ end
 vim.g.loaded_fim_server = true
 
 local SUBCOMMANDS = { 'status', 'toggle', 'enable', 'disable', 'restart', 'stop', 'log', 'effort', 'typing_effort' }
+-- Subcommand (also the option it changes) -> the function of require('fim_server') that sets it.
+local EFFORT_SETTERS = { effort = 'set_effort', typing_effort = 'set_typing_effort' }
 
 local function run(args)
   local fim = require('fim_server')
@@ -25,17 +27,11 @@ local function run(args)
     require('fim_server.server').stop()
   elseif name == 'log' then
     vim.cmd.tabnew(vim.lsp.get_log_path())
-  elseif name == 'effort' then
+  elseif EFFORT_SETTERS[name] then
     if value then
-      fim.set_effort(value)
+      fim[EFFORT_SETTERS[name]](value)
     else
-      vim.notify('fim-server: effort is ' .. fim.options.effort)
-    end
-  elseif name == 'typing_effort' then
-    if value then
-      fim.set_typing_effort(value)
-    else
-      vim.notify('fim-server: typing_effort is ' .. fim.options.typing_effort)
+      vim.notify(('fim-server: %s is %s'):format(name, fim.options[name]))
     end
   else
     vim.notify(('fim-server: unknown subcommand %q; use one of %s'):format(name, table.concat(SUBCOMMANDS, ', ')),
@@ -48,7 +44,7 @@ vim.api.nvim_create_user_command('FimServer', run, {
   desc = 'fim-server: status, toggle, enable, disable, restart, stop, log, effort LEVEL, typing_effort LEVEL',
   complete = function(_, line)
     local words = vim.split(line, '%s+', { trimempty = true })
-    if words[2] == 'effort' or words[2] == 'typing_effort' then
+    if EFFORT_SETTERS[words[2]] then
       return require('fim_server.config').EFFORTS
     end
     return SUBCOMMANDS
