@@ -4,20 +4,55 @@ pygls keeps its own copy of every open document and re-splits the whole text
 on every edit. These overrides route ``didOpen``, ``didChange`` and
 ``didClose`` to ``FimLanguageServer`` instead, whose documents also carry the
 incremental tree-sitter tree, so each edit is applied once.
+
+A request whose parameters do not decode (a negative position, a missing
+field) gets an error response here: pygls 2.1 only logs it and shows a
+message, which leaves the client waiting for a reply that never comes.
 """
 
 from __future__ import annotations
 
 import logging
 
+import cattrs
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 log = logging.getLogger("fim_server.lsp.protocol")
 
 
+# Returned by ``structure_message`` for a request that already got an error response.
+_ANSWERED = object()
+
+
+def _decode_error(method: str, exc: JsonRpcException) -> types.ResponseError:
+    cause = exc.__cause__
+    if isinstance(cause, cattrs.BaseValidationError):
+        details = "; ".join(cattrs.transform_error(cause))
+    else:
+        details = str(cause or exc)
+    return types.ResponseError(code=exc.code, message=f"invalid {method} request: {details}")
+
+
 class FimProtocol(LanguageServerProtocol):
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not (isinstance(data, dict) and "id" in data and "method" in data):
+                raise  # a notification or a response, which takes no reply
+            error = _decode_error(str(data["method"]), exc)
+            log.warning("request %r rejected: %s", data["id"], error.message)
+            self._send_response(data["id"], error=error)
+            return _ANSWERED
+
+    def handle_message(self, message) -> None:
+        if message is _ANSWERED:
+            return
+        super().handle_message(message)
+
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         self._server.open_document(params)

@@ -1,0 +1,98 @@
+"""Requests whose parameters do not decode get one error reply instead of none.
+
+The client here writes raw JSON-RPC, because typed clients cannot build such
+parameters (lsprotocol validates positions when they are constructed).
+"""
+
+import asyncio
+import json
+
+import pytest
+from lsp_helpers import FAST_ENGINE, SERVER_COMMAND, server_env
+
+URI = "file:///tmp/invalid-params/doc.py"
+INVALID_PARAMS = -32602
+
+
+class RawClient:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.next_id = 0
+
+    async def send(self, message: dict) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        await self.process.stdin.drain()
+
+    async def receive(self) -> dict:
+        length = None
+        while True:
+            header = await self.process.stdout.readline()
+            if not header:
+                raise EOFError("the server closed its output")
+            if header.lower().startswith(b"content-length:"):
+                length = int(header.split(b":")[1])
+            elif header == b"\r\n" and length is not None:
+                return json.loads(await self.process.stdout.readexactly(length))
+
+    async def request(self, method: str, params) -> dict:
+        """Send a request and return its response, skipping the server's notifications and requests."""
+        self.next_id += 1
+        await self.send({"id": self.next_id, "method": method, "params": params})
+        while True:
+            message = await asyncio.wait_for(self.receive(), timeout=60)
+            if "method" not in message and message.get("id") == self.next_id:
+                return message
+            if "method" in message and "id" in message:  # workspace/configuration and the like
+                await self.send({"id": message["id"], "result": [None]})
+
+
+@pytest.fixture
+async def raw_client():
+    process = await asyncio.create_subprocess_exec(
+        *SERVER_COMMAND, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, env=server_env(FAST_ENGINE))
+    client = RawClient(process)
+    capabilities = {"textDocument": {"inlineCompletion": {}}}
+    await client.request("initialize", {"processId": None, "rootUri": None, "capabilities": capabilities})
+    await client.send({"method": "initialized", "params": {}})
+    await client.send({"method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": URI, "languageId": "python", "version": 1, "text": "total = "}}})
+    yield client
+    await client.request("shutdown", None)
+    await client.send({"method": "exit", "params": None})
+    await asyncio.wait_for(process.wait(), timeout=30)
+
+
+def inline_params(position) -> dict:
+    params = {"textDocument": {"uri": URI}, "context": {"triggerKind": 1}}
+    if position is not None:
+        params["position"] = position
+    return params
+
+
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        (inline_params({"line": -1, "character": 0}), "$.params.position"),
+        (inline_params({"line": 2**31, "character": 0}), "$.params.position"),
+        (inline_params({"line": 0, "character": -3}), "$.params.position"),
+        (inline_params(None), "required field missing @ $.params.position"),
+        (None, "$.params"),
+    ],
+    ids=["negative line", "line above uinteger", "negative character", "no position", "null params"],
+)
+async def test_undecodable_params_get_error(raw_client, params, detail):
+    reply = await raw_client.request("textDocument/inlineCompletion", params)
+    assert "result" not in reply
+    assert reply["error"]["code"] == INVALID_PARAMS
+    assert "invalid textDocument/inlineCompletion request" in reply["error"]["message"]
+    assert detail in reply["error"]["message"]
+
+
+async def test_server_serves_after_invalid_params(raw_client):
+    bad = await raw_client.request("textDocument/inlineCompletion", inline_params({"line": -5, "character": 0}))
+    assert bad["error"]["code"] == INVALID_PARAMS
+    good = await raw_client.request("textDocument/inlineCompletion", inline_params({"line": 0, "character": 8}))
+    assert "error" not in good
+    assert [item["insertText"] for item in good["result"]] == ["compute_total(items)"]
