@@ -171,6 +171,8 @@ class CompletionPipeline:
         for name in ("comments", "strings"):
             if getattr(request, name) not in POLICIES:
                 raise RequestError(f"invalid {name} {getattr(request, name)!r}: use one of {', '.join(POLICIES)}")
+        if request.max_lines is not None and request.max_lines < 1:
+            raise RequestError(f"invalid max_lines {request.max_lines}: use 1 or more, or leave it out for the default")
         text, offset = resolve_cursor(request)
         if document is not None and document.text is not text and document.text != text:
             raise RequestError("the document passed with the request does not contain the request's text")

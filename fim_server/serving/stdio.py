@@ -57,6 +57,10 @@ class StdioServer:
             return
         if "cancel" in message:
             target = message["cancel"]
+            if not isinstance(target, (int, str)) or isinstance(target, bool):
+                self.send(error(id_, "invalid_request",
+                                f"invalid 'cancel' {target!r}: give the id (a string or an integer) of a request"))
+                return
             event = self.inflight.get(target)
             if event is not None:
                 event.set()
@@ -91,6 +95,22 @@ class StdioServer:
             self.inflight.pop(id_, None)
 
 
+async def _skip_line(reader: asyncio.StreamReader) -> bool:
+    """Drop the bytes of the current line up to and including its newline; return False at the end of input.
+
+    ``readuntil`` leaves an over-long line in the buffer, so it is dropped in
+    pieces of at most the buffer limit, and the next line stays intact.
+    """
+    while True:
+        try:
+            await reader.readuntil(b"\n")
+            return True
+        except asyncio.LimitOverrunError as exc:
+            await reader.readexactly(exc.consumed)
+        except asyncio.IncompleteReadError:
+            return False
+
+
 async def serve(pipeline: CompletionPipeline, stdin=None, stdout=None) -> None:
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
@@ -105,11 +125,14 @@ async def serve(pipeline: CompletionPipeline, stdin=None, stdout=None) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), stdin)
     while True:
         try:
-            line = await reader.readline()
-        except ValueError:  # line longer than the limit; skip the rest of it
+            line = await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:
+            line = exc.partial  # the last line has no newline, or stdin is at its end (b"")
+        except asyncio.LimitOverrunError:
             server.send(error(None, "invalid_request", f"line longer than {MAX_LINE_BYTES} bytes"))
-            await reader.readuntil(b"\n")
-            continue
+            if await _skip_line(reader):
+                continue
+            break
         if not line:
             break
         server.handle_line(line)

@@ -1,0 +1,101 @@
+"""The stdio mode on hostile input: over-long lines, odd cancel targets, invalid max_lines.
+
+These tests drive ``serve`` through a real pipe with the scripted engine; they
+check the JSON-lines framing and replies, not model behaviour.
+"""
+
+import asyncio
+import io
+import json
+import os
+import threading
+
+import pytest
+
+from fim_server.engine.fake import FakeEngine
+from fim_server.pipeline import CompletionPipeline
+from fim_server.serving import stdio
+
+LIMIT = 4096
+
+
+def request(id_, **fields) -> bytes:
+    return json.dumps({"id": id_, "prefix": "total = ", "language": "python", **fields}).encode() + b"\n"
+
+
+async def run_stdio(payload: bytes, engine: FakeEngine | None = None) -> list[dict]:
+    """Feed ``payload`` to ``serve`` through a pipe, close it, and return the replies once it exits."""
+    engine = engine or FakeEngine(lambda prefix, suffix: "compute_total(items)")
+    pipeline = CompletionPipeline(engine)
+    read_fd, write_fd = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(payload)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    output = io.BytesIO()
+    try:
+        with os.fdopen(read_fd, "rb") as stdin:
+            await asyncio.wait_for(stdio.serve(pipeline, stdin=stdin, stdout=output), timeout=60)
+    finally:
+        writer.join(timeout=10)
+        pipeline.close()
+    return [json.loads(line) for line in output.getvalue().splitlines()]
+
+
+@pytest.fixture(autouse=True)
+def small_line_limit(monkeypatch):
+    monkeypatch.setattr(stdio, "MAX_LINE_BYTES", LIMIT)
+
+
+def by_id(replies: list[dict]) -> dict:
+    return {reply["id"]: reply for reply in replies if reply["id"] is not None}
+
+
+@pytest.mark.parametrize("size", [LIMIT + 10, 10 * LIMIT], ids=["just over", "ten times"])
+async def test_long_line_keeps_next_request(size):
+    long_line = b'{"id": 1, "prefix": "' + b"x" * size + b'"}\n'
+    replies = await run_stdio(long_line + request(2) + request(3))
+    errors = [reply for reply in replies if reply["id"] is None]
+    assert len(errors) == 1
+    assert errors[0]["error"]["code"] == "invalid_request"
+    assert f"line longer than {LIMIT} bytes" in errors[0]["error"]["message"]
+    answered = by_id(replies)
+    assert sorted(answered) == [2, 3]
+    assert answered[2]["result"]["text"] == "compute_total(items)"
+    assert answered[3]["result"]["text"] == "compute_total(items)"
+
+
+async def test_long_line_at_end_of_input():
+    replies = await run_stdio(request(1) + b'{"id": 2, "prefix": "' + b"x" * (3 * LIMIT))
+    errors = [reply for reply in replies if reply["id"] is None]
+    assert len(errors) == 1
+    assert "line longer than" in errors[0]["error"]["message"]
+    assert list(by_id(replies)) == [1]
+    assert "result" in by_id(replies)[1]
+
+
+async def test_last_line_without_newline():
+    replies = await run_stdio(request(1) + request(2).rstrip(b"\n"))
+    assert sorted(by_id(replies)) == [1, 2]
+
+
+@pytest.mark.parametrize("target", [[1], {"id": 1}, None, True, 1.5], ids=["list", "object", "null", "bool", "float"])
+async def test_cancel_with_invalid_target(target):
+    replies = await run_stdio(json.dumps({"id": 9, "cancel": target}).encode() + b"\n" + request(10))
+    answered = by_id(replies)
+    assert answered[9]["error"]["code"] == "invalid_request"
+    assert "invalid 'cancel'" in answered[9]["error"]["message"]
+    assert answered[10]["result"]["text"] == "compute_total(items)"
+
+
+@pytest.mark.parametrize("max_lines", [0, -3])
+async def test_invalid_max_lines_skips_model(max_lines):
+    engine = FakeEngine(lambda prefix, suffix: "compute_total(items)")
+    replies = await run_stdio(request(1, max_lines=max_lines), engine)
+    assert len(replies) == 1
+    assert replies[0]["error"]["code"] == "invalid_request"
+    assert f"invalid max_lines {max_lines}" in replies[0]["error"]["message"]
+    assert engine.calls == []
