@@ -124,6 +124,12 @@ def resolve_cursor(request: CompletionRequest) -> tuple[str, int]:
     return text, offset
 
 
+def retrieve_outcome(future: asyncio.Future) -> None:
+    """Mark a future's exception as retrieved, for fills whose caller has stopped waiting."""
+    if not future.cancelled():
+        future.exception()
+
+
 def offset_to_position(text: str, offset: int) -> Position:
     line = text.count("\n", 0, offset)
     return Position(line, offset - (text.rfind("\n", 0, offset) + 1))
@@ -250,6 +256,9 @@ class CompletionPipeline:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
             event.set()
+            # The fill now ends with FillCancelled, which no caller awaits. Retrieving it stops asyncio
+            # from logging "Future exception was never retrieved".
+            future.add_done_callback(retrieve_outcome)
             raise
 
     def close(self) -> None:

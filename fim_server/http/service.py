@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..engine.batching import DeadlineExceeded, FillControl, Overloaded
 from ..engine.types import FillCancelled
-from ..pipeline import CompletionPipeline, CompletionRequest, CompletionResult
+from ..pipeline import CompletionPipeline, CompletionRequest, CompletionResult, retrieve_outcome
 
 _FALLBACK_TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])")
 
@@ -114,6 +114,7 @@ class CompletionService:
                 return await asyncio.shield(future)
             except asyncio.CancelledError:
                 control.cancel()  # the client went away: stop the model within one step
+                future.add_done_callback(retrieve_outcome)
                 raise
         except FillCancelled:
             if control.expired:
