@@ -103,6 +103,8 @@ async def read_json_object(request: Request, max_bytes: int) -> dict:
         data = _decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "request body nests JSON arrays or objects too deeply to decode") from None
     if not isinstance(data, dict):
         raise ApiError(400, f"request body must be a JSON object, not {type(data).__name__}")
     return data
