@@ -92,6 +92,28 @@ def show_in_place(text: str, line: int, column: int, completion: str, context_li
     return "\n".join(out)
 
 
+def decode_source(path: Path, data: bytes) -> str:
+    """Decode a source file as UTF-8 without its byte order mark, which editors do not count as a column."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        print(f"warning: {path} is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+              "invalid bytes are read as U+FFFD", file=sys.stderr)
+        return data.decode("utf-8-sig", errors="replace")
+
+
+def location_error(path: Path, text: str, line: int, column: int) -> str | None:
+    """Describe why the 1-based LINE:COL lies outside ``text`` in the numbers the user typed, or return None."""
+    lines = text.split("\n")
+    if line > len(lines):
+        return f"invalid line {line}: {path} ends at line {len(lines)}"
+    width = len(lines[line - 1].rstrip("\r"))
+    if column > width + 1:
+        return (f"invalid column {column}: line {line} of {path} has {width} characters, "
+                f"so the last column is {width + 1}")
+    return None
+
+
 def command_complete(args) -> int:
     from .daemon import DaemonError, LocationError
     from .pipeline import CompletionRequest, RequestError, resolve_cursor
@@ -105,7 +127,11 @@ def command_complete(args) -> int:
     if b"\x00" in data[:8192]:
         print(f"error: {path} looks binary (contains NUL bytes)", file=sys.stderr)
         return 2
-    text = data.decode("utf-8", errors="replace")
+    text = decode_source(path, data)
+    problem = location_error(path, text, line, column)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     request = CompletionRequest(text=text, line=line - 1, character=column - 1, path=str(path),
                                 language=args.language, effort=args.effort, mode=args.mode)
     settings = settings_from(args)

@@ -62,8 +62,8 @@ def test_show_in_place_marks_completion():
 @pytest.mark.parametrize(
     ("location", "message"),
     [
-        ("{source}:9:1", "invalid line 8"),
-        ("{source}:1:40", "invalid character 39"),
+        ("{source}:9:1", "invalid line 9"),
+        ("{source}:1:40", "invalid column 40"),
         ("{source}:0:1", "start at 1"),
         ("{source}", "expected FILE:LINE:COL"),
         ("{folder}/missing.py:1:1", "No such file"),
