@@ -99,8 +99,9 @@ class DaemonServer:
                                                        limit=protocol.MAX_MESSAGE_BYTES)
         os.chmod(self.socket_path, 0o600)
         self._socket_inode = self.socket_path.stat().st_ino
-        log.info("daemon listening on %s (pid %d, engine %s, idle timeout %s s)", self.socket_path, os.getpid(),
-                 getattr(self.engine, "kind", "?"), self.idle_timeout or "off")
+        idle = f"{self.idle_timeout:g} s" if self.idle_timeout else "off"
+        log.info("daemon listening on %s (pid %d, engine %s, idle timeout %s)", self.socket_path, os.getpid(),
+                 getattr(self.engine, "kind", "?"), idle)
 
     async def run(self) -> str:
         """Serve until stopped; return the reason ("idle", "shutdown request", "signal ...")."""
