@@ -153,8 +153,9 @@ def agreement_section(summary: RunSummary) -> list[str]:
 
 def render_report(summary: RunSummary, config, plots: dict[str, str], title: str, command: str) -> str:
     lines = [f"# Evaluation report: {title}", "",
-             "Every completion went through `fim_server.pipeline.CompletionPipeline`, the code path the editor "
-             "front ends use. Reproduce with:", "", "```", command, "```", ""]
+             "The `pipeline` systems complete through `fim_server.pipeline.CompletionPipeline`, the code path the "
+             "editor front ends use. `empty`, `repeat-line` and `reference` are baselines that run no model, and "
+             "`http` systems send each position to a completion server. Reproduce with:", "", "```", command, "```", ""]
     lines += setup_section(summary, config)
     lines += effort_section(summary, plots)
     lines += arena_section(summary, config, plots)
