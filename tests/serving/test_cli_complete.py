@@ -36,6 +36,13 @@ def test_complete_stdlib_file_as_json():
     assert set(result["timings_ms"]) >= {"context", "fill", "postprocess", "rank"}
 
 
+def test_quick_start_command():
+    completed = run_cli("complete", "docs/quickstart_example.py:19:24")
+    assert completed.returncode == 0, completed.stderr
+    assert "   19 |         counts[word] = \u00ab" in completed.stdout
+    assert "mode line" in completed.stderr
+
+
 def test_plain_output_reports_result(tmp_path, capsys, monkeypatch, bundled_model_path):
     monkeypatch.setenv("FIM_SERVER_DTYPE", "float32")
     source = tmp_path / "greet.py"
