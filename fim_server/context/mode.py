@@ -63,16 +63,17 @@ def _blank_line_mode(cursor: Cursor) -> tuple[str, str]:
 
 def decide_mode(cursor: Cursor, language: str | None, options: ModeOptions = ModeOptions()) -> tuple[str, str]:
     """Return (mode, reason) for the cursor."""
-    decided = _literal_mode(cursor, options)
-    if decided is not None:
-        return decided
-    right = cursor.line_suffix.strip()
+    # Text typed in front of a word splits it, in comments and strings as much as in code.
     first_right = cursor.line_suffix[:1]
     if first_right.isalnum() or first_right == "_":
         last_left = cursor.line_prefix[-1:]
         if last_left.isalnum() or last_left == "_":
-            return "none", "cursor inside an identifier"
+            return "none", "cursor inside an identifier" if cursor.literal is None else "cursor inside a word"
         return "none", "word characters right of the cursor"
+    decided = _literal_mode(cursor, options)
+    if decided is not None:
+        return decided
+    right = cursor.line_suffix.strip()
     if right and not all(ch in CLOSERS for ch in right):
         return "line", "text right of the cursor"
     if cursor.header_here and cursor.literal is None:

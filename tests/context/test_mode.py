@@ -136,3 +136,17 @@ def test_requested_mode_wins(window_at):
 def test_invalid_requested_mode_rejected(window_at):
     with pytest.raises(ValueError, match="invalid mode 'page'"):
         window_at("python", "x = |\n", mode="page")
+
+
+@pytest.mark.parametrize(
+    "language, snippet, reason",
+    [("python", 'message = "Re|ad the file"\n', "cursor inside a word"),
+     ("python", "# ea|ch item\nx = 1\n", "cursor inside a word"),
+     ("javascript", "// see |notes below\nlet a = 1;\n", "word characters right of the cursor"),
+     ("go", 'var s = "|value"\n', "word characters right of the cursor")],
+)
+def test_no_completion_splitting_a_word_in_literals(window_at, language, snippet, reason):
+    for policy in ("line", "complete"):
+        window = window_at(language, snippet, comments=policy, strings=policy)
+        assert window.mode == "none"
+        assert window.mode_reason == reason
