@@ -242,11 +242,6 @@ LINE_BREAK_BEFORE_CODE = [
 ]
 
 
-def test_line_break_keeps_indentation_left_of_cursor(window_at):
-    window = window_at("python", "def f(xs):\n  |  return xs\n")
-    assert postprocess("xs.sort()", window).text == "xs.sort()\n  "
-
-
 def test_no_line_break_on_blank_or_closing_line(window_at):
     assert postprocess("run()", window_at("python", "def f():\n    |\n")).text == "run()"
     assert postprocess("run()", window_at("javascript", "f(|)\n")).text == "run()"
@@ -313,3 +308,51 @@ def test_scope_closes_inner_block(window_at, language, snippet, raw, expected):
 def test_scope_stays_in_block_when_code_follows_at_its_level(window_at):
     window = window_at("python", "def f(xs):\n    for x in xs:\n        |\n        print(x)\n")
     assert postprocess("use(x)\n    return xs", window).text == "use(x)"
+
+
+# A header ending in `{` with the auto-closed `}` right of the cursor: that `}`
+# is the code after the completion, so the completion stays in the new body.
+SCOPE_STAYS_BEFORE_CURSOR_LINE_CLOSER = [
+    ("c", "int f(int n) {\n  while (n) {|}\n  return n;\n}\n", "\n    n--;\n  }\n  n++;\n}", "\n    n--;\n  }"),
+    ("javascript", "function f(xs) {\n  for (const x of xs) {|}\n}\n",
+     "\n    use(x);\n  }\n  return xs;\n}", "\n    use(x);\n  }"),
+    ("go", "func f(n int) int {\n\tfor n > 0 {|}\n\treturn n\n}\n", "\n\t\tn--\n\t}\n\tn++\n}", "\n\t\tn--\n\t}"),
+]
+
+
+@pytest.mark.parametrize("language, snippet, raw, expected", SCOPE_STAYS_BEFORE_CURSOR_LINE_CLOSER)
+def test_scope_stays_before_cursor_line_closer(window_at, language, snippet, raw, expected):
+    done = postprocess(raw, window_at(language, snippet))
+    assert done.text == expected
+    assert done.replace_chars == 1
+
+
+# Code after the completion that continues the enclosing statement (else,
+# except, `} else {`) leaves no room for completion lines at its level.
+SCOPE_STAYS_BEFORE_CONTINUATION = [
+    ("python", "def f(x):\n    if x:\n        |\n    else:\n        pass\n", "a = 1\n    b = 2", "a = 1"),
+    ("python", "def f(x):\n    try:\n        |\n    except E:\n        pass\n", "a = 1\n    b = 2", "a = 1"),
+    ("python", "def f(x):\n    if x:\n        |\n    elif y:\n        pass\n", "a = 1\n    b = 2", "a = 1"),
+    ("javascript", "function f(x) {\n  if (x) {\n    |\n  } else {\n    g();\n  }\n}\n", "a();\n  b();", "a();"),
+    ("javascript", "function f(x) {\n  if (x) {\n    |\n  } else {\n    g();\n  }\n}\n", "a();\n  }\n  b();", "a();"),
+    ("c", "int f(int x) {\n  if (x) {\n    |\n  } else {\n    g();\n  }\n}\n", "a();\n  b();", "a();"),
+]
+
+
+@pytest.mark.parametrize("language, snippet, raw, expected", SCOPE_STAYS_BEFORE_CONTINUATION)
+def test_scope_stays_before_continuation(window_at, language, snippet, raw, expected):
+    assert postprocess(raw, window_at(language, snippet)).text == expected
+
+
+def test_line_break_keeps_indentation_left_of_cursor(window_at):
+    # The cursor sits inside the indentation of `return xs`, so the new line needs the rest of it.
+    window = window_at("python", "def f(xs):\n  |  return xs\n")
+    for raw in ("xs.sort()", "  xs.sort()"):
+        text = postprocess(raw, window).text
+        assert text == "  xs.sort()\n  "
+        compile("def f(xs):\n  " + text + "  return xs\n", "snippet", "exec")
+
+
+def test_line_break_ignores_indentation_of_comment(window_at):
+    window = window_at("python", "x = 1\n|  # note\n")
+    assert postprocess("y = 2", window).text == "y = 2\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..cursor import CLOSERS
+from ..indentation import leading_whitespace
 from ..window import ContextWindow
 from .draft import Draft
 
@@ -97,7 +98,10 @@ def line_break_before_code(draft: Draft, window: ContextWindow) -> Draft:
     """End the text with a line break when the cursor sits at the start of a line that holds code.
 
     The completion goes on lines of its own above that code, so the code keeps
-    its line and, after the break, the indentation left of the cursor.
+    its line and, after the break, the indentation left of the cursor. With the
+    cursor inside that indentation, the first line also gets the part right of
+    the cursor: first_line_indent has already taken the model's own
+    indentation off that line.
     """
     right = window.line_suffix.strip()
     if window.line_prefix.strip() or not right or all(ch in CLOSERS for ch in right):
@@ -105,6 +109,8 @@ def line_break_before_code(draft: Draft, window: ContextWindow) -> Draft:
     text = draft.text.rstrip("\n")
     if not text.strip():
         return draft
+    if window.line_prefix and text[:1] not in (" ", "\t", "\n"):
+        text = leading_whitespace(window.line_suffix) + text
     return draft.with_text(text + "\n" + window.line_prefix)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..brackets import unmatched_closers
 from ..indentation import indent_width, leading_whitespace
 from ..mode import HEADER_END
@@ -10,6 +12,7 @@ from .draft import Draft, suffix_lines
 
 _HEADER_ENDS = (":", "{", "(", "[")
 _CLOSING_LINE = set(")]}>;,")
+_CONTINUATION = re.compile(r"(?:else|elif|except|finally|catch)\b")
 
 
 def _blank_cursor_line(window: ContextWindow) -> bool:
@@ -88,6 +91,11 @@ def _block_indent(window: ContextWindow, first_line: str) -> int:
     return own
 
 
+def _continues_statement(line: str) -> bool:
+    """Check that a line closes a bracket or continues a statement, as ``else:`` and ``} else {`` do."""
+    return set(line) <= _CLOSING_LINE or line[:1] in ")]}" or _CONTINUATION.match(line) is not None
+
+
 def _top_level_body_indent(window: ContextWindow) -> int | None:
     """Return the indentation of the body of the top-level statement around the cursor, if it has one yet."""
     lines = window.prefix.split("\n")
@@ -108,17 +116,19 @@ def _lowest_indent(window: ContextWindow, base: int) -> int:
     """Return the lowest indentation a completion line may have.
 
     The cursor's block sets it, unless the code after the completion sits lower:
-    then the completion may close blocks down to that code's indentation (a
-    closing bracket line there stays the suffix's), but it never leaves the body
-    of the top-level definition around the cursor.
+    then the completion may close blocks down to that code's indentation, but
+    it never leaves the body of the top-level definition around the cursor.
+    When that code closes a bracket or continues a statement (``}``, ``else:``),
+    the completion adds no line at its level.
     """
     following = suffix_lines(window)
     if window.line_suffix.strip():
-        cursor_line = window.line_prefix + window.line_suffix if _blank_cursor_line(window) else window.line_suffix
-        following.insert(0, cursor_line)
+        # Code right of the cursor sits at the cursor line's indentation, whatever is left of the cursor.
+        indent = leading_whitespace(window.line_prefix + window.line_suffix)
+        following.insert(0, indent + window.line_suffix.strip())
     if following:
         lowest = indent_width(leading_whitespace(following[0]))
-        if set(following[0].strip()) <= _CLOSING_LINE:
+        if _continues_statement(following[0].strip()):
             lowest += 1
     else:
         lowest = 0
@@ -151,7 +161,7 @@ def indentation_scope(draft: Draft, window: ContextWindow) -> Draft:
             return draft.with_text(kept)  # it closes a bracket the completion opened
         if window.line_suffix.strip().startswith(closer[:1]):
             return draft.with_text(kept)  # the replace range takes over the auto-closed bracket
-        if following and following[0].strip() == closer:
-            return draft.with_text(cut)  # the suffix closes it already
+        if following and following[0].strip().startswith(closer):
+            return draft.with_text(cut)  # the suffix closes it already, as in `}` before `} else {`
         return draft.with_text(kept)
     return draft
