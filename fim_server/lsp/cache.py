@@ -10,13 +10,16 @@ An entry stores a suggestion made at one cursor. A later request hits it
 Keys hash a bounded span on either side of the cursor, wider than the model's
 context window. A lookup therefore costs the same in a small file and a large
 one, and an edit far from the cursor does not invalidate the entry. Entries are
-bounded per document and in total.
+bounded per document and in total. An entry made at a lower effort than the
+lookup requests does not hit.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+
+from ..engine.types import EFFORTS
 
 PREFIX_SPAN = 8192  # code points before the cursor that take part in the key
 SUFFIX_SPAN = 4096  # code points after the cursor that take part in the key
@@ -36,6 +39,7 @@ class CacheEntry:
     offset: int  # cursor offset (code points) the suggestion was made at
     key: ContextKey
     source: str  # "model" or "speculative"
+    effort: str | None = None  # effort of the model call that made it; None serves every lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,14 @@ class CacheHit:
     replace_chars: int
     kind: str  # "exact" or "type_through"
     source: str
+
+
+def effort_covers(made: str | None, requested: str | None) -> bool:
+    """Check that a suggestion made at effort ``made`` may serve a request for effort ``requested``."""
+    if made is None or requested is None:
+        return True
+    order = list(EFFORTS)
+    return order.index(made) >= order.index(requested)
 
 
 def context_key(text: str, offset: int) -> ContextKey:
@@ -62,27 +74,31 @@ class CompletionCache:
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._documents.values())
 
-    def store(self, uri: str, text: str, offset: int, suggestion: str, replace_chars: int, source: str) -> None:
+    def store(self, uri: str, text: str, offset: int, suggestion: str, replace_chars: int, source: str,
+              effort: str | None = None) -> None:
         key = context_key(text, offset)
         entries = self._documents.pop(uri, None) or OrderedDict()
         entries.pop(key, None)
-        entries[key] = CacheEntry(suggestion, replace_chars, offset, key, source)
+        entries[key] = CacheEntry(suggestion, replace_chars, offset, key, source, effort)
         while len(entries) > self.per_document:
             entries.popitem(last=False)
         self._documents[uri] = entries
         while len(self._documents) > self.max_documents:
             self._documents.popitem(last=False)
 
-    def lookup(self, uri: str, text: str, offset: int) -> CacheHit | None:
+    def lookup(self, uri: str, text: str, offset: int, *, effort: str | None = None) -> CacheHit | None:
+        """Return the suggestion for this cursor, exact or typed through, made at ``effort`` or higher."""
         entries = self._documents.get(uri)
         if not entries:
             return None
         key = context_key(text, offset)
         entry = entries.get(key)
-        if entry is not None:
+        if entry is not None and effort_covers(entry.effort, effort):
             entries.move_to_end(key)
             return CacheHit(entry.text, entry.replace_chars, "exact", entry.source)
         for entry in reversed(entries.values()):
+            if not effort_covers(entry.effort, effort):
+                continue
             rest = _typed_through(entry, text, offset, key)
             if rest is not None:
                 return CacheHit(rest, 0, "type_through", entry.source)
@@ -108,4 +124,4 @@ def _typed_through(entry: CacheEntry, text: str, offset: int, key: ContextKey) -
     return entry.text[typed:]
 
 
-__all__ = ["CacheHit", "CompletionCache", "context_key"]
+__all__ = ["CacheHit", "CompletionCache", "context_key", "effort_covers"]

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, replace
 
 from ..pipeline import CompletionRequest, FillCancelled
-from .cache import CompletionCache, context_key
+from .cache import CompletionCache, context_key, effort_covers
 from .debounce import AdaptiveDebounce
 from .documents import OpenDocument
 from .engines import ModelUnavailable, PipelineHolder
@@ -51,7 +51,8 @@ class CompletionService:
         self.debounce = debounce
         self.scheduler = scheduler
         self.stats = stats
-        self._inflight: dict[tuple, asyncio.Future[Suggestion]] = {}
+        # (uri, context key) -> (future of the running model call, its effort)
+        self._inflight: dict[tuple, tuple[asyncio.Future[Suggestion], str]] = {}
         self._speculations: set[asyncio.Task] = set()
 
     # -- requests -------------------------------------------------------------------
@@ -62,8 +63,9 @@ class CompletionService:
             self.scheduler.supersede(doc.uri)
             return Suggestion("skipped", offset=offset, reason=reason)
         text = doc.text
+        effort = settings.effort if invoked else settings.typing_effort
         # A hit skips the scope check (and its reparse): the entry passed it when it was stored.
-        hit = self.cache.lookup(doc.uri, text, offset)
+        hit = self.cache.lookup(doc.uri, text, offset, effort=effort)
         if hit is not None:
             self.scheduler.supersede(doc.uri)
             return Suggestion(hit.kind, hit.text, offset, hit.replace_chars, hit.source == "speculative")
@@ -71,8 +73,8 @@ class CompletionService:
         if reason:
             self.scheduler.supersede(doc.uri)
             return Suggestion("skipped", offset=offset, reason=reason)
-        running = self._inflight.get((doc.uri, context_key(text, offset)))
-        if running is not None:
+        running, running_effort = self._inflight.get((doc.uri, context_key(text, offset)), (None, None))
+        if running is not None and effort_covers(running_effort, effort):
             try:
                 return replace(await asyncio.shield(running), kind="joined")
             except Superseded:
@@ -82,14 +84,14 @@ class CompletionService:
             delay_ms = 0.0 if invoked else self.debounce.delay_ms(
                 doc.uri, settings.debounce_min_ms, settings.debounce_max_ms)
             await self.scheduler.wait(ticket, delay_ms / 1000)
-            return await self._call_model(doc, text, offset, settings, ticket, invoked=invoked)
+            return await self._call_model(doc, text, offset, settings, ticket, effort=effort)
         except Superseded:
             return Suggestion("superseded", offset=offset, reason="a newer request for this document replaced it")
         finally:
             self.scheduler.finish(ticket)
 
     async def _call_model(self, doc: OpenDocument, text: str, offset: int, settings: LspSettings,
-                          ticket: Ticket, *, invoked: bool) -> Suggestion:
+                          ticket: Ticket, *, effort: str) -> Suggestion:
         pipeline = await self.pipelines.get()
         ticket.check()
         if doc.document.text is not text:
@@ -97,8 +99,7 @@ class CompletionService:
             raise Superseded()
         key = (doc.uri, context_key(text, offset))
         running: asyncio.Future[Suggestion] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = running
-        effort = settings.effort if invoked else settings.typing_effort
+        self._inflight[key] = (running, effort)
         self.stats.model_efforts[effort] += 1
         request = CompletionRequest(text=text, offset=offset, language=doc.language, path=doc.path,
                                     effort=effort,
@@ -110,7 +111,7 @@ class CompletionService:
             # The pipeline reads the open document's syntax tree, so an edit is parsed once. Its
             # context step runs before the first await in complete_async, so no edit can interleave.
             result = await pipeline.complete_async(request, ticket.cancel, document=doc.document)
-            suggestion = self._remember(doc.uri, text, offset, result, ticket.speculative, started)
+            suggestion = self._remember(doc.uri, text, offset, result, ticket.speculative, started, effort)
         except FillCancelled:
             self.stats.model_calls += 1
             self.stats.model_cancelled += 1
@@ -130,7 +131,7 @@ class CompletionService:
     def _settle(self, key: tuple, running: asyncio.Future[Suggestion], *, suggestion: Suggestion | None = None,
                 error: BaseException | None = None) -> None:
         """Finish the in-flight entry that joined requests wait on."""
-        if self._inflight.get(key) is running:
+        if self._inflight.get(key, (None,))[0] is running:
             del self._inflight[key]
         if error is None:
             running.set_result(suggestion)
@@ -138,7 +139,8 @@ class CompletionService:
         running.set_exception(error)
         running.exception()  # marks it retrieved; each joined request raises it again
 
-    def _remember(self, uri: str, text: str, offset: int, result, speculative: bool, started: float) -> Suggestion:
+    def _remember(self, uri: str, text: str, offset: int, result, speculative: bool, started: float,
+                  effort: str) -> Suggestion:
         """Record the latency, fill the cache and turn a pipeline result into a suggestion."""
         if "fill" not in result.steps:
             return Suggestion("skipped", offset=offset, reason=result.rejected or "no completion at this cursor")
@@ -148,7 +150,7 @@ class CompletionService:
         self.debounce.record_latency(latency_ms)
         replace_chars = result.end.character - result.start.character if result.end.line == result.start.line else 0
         source = "speculative" if speculative else "model"
-        self.cache.store(uri, text, offset, result.text, replace_chars, source)
+        self.cache.store(uri, text, offset, result.text, replace_chars, source, effort)
         return Suggestion("model", result.text, offset, replace_chars, speculative, result.rejected or "")
 
     # -- speculation after an accept ----------------------------------------------------------
@@ -160,7 +162,9 @@ class CompletionService:
         if document_gate(doc, settings):
             return False
         text = doc.text
-        if scope_gate(doc, offset, settings) or self.cache.lookup(doc.uri, text, offset) is not None:
+        if scope_gate(doc, offset, settings):
+            return False
+        if self.cache.lookup(doc.uri, text, offset, effort=settings.typing_effort) is not None:
             return False
         task = asyncio.get_running_loop().create_task(self._speculate(doc, text, offset, settings))
         self._speculations.add(task)
@@ -171,7 +175,7 @@ class CompletionService:
         ticket = self.scheduler.begin(doc.uri, speculative=True)
         self.stats.speculative_calls += 1
         try:
-            await self._call_model(doc, text, offset, settings, ticket, invoked=False)
+            await self._call_model(doc, text, offset, settings, ticket, effort=settings.typing_effort)
         except (Superseded, ModelUnavailable):
             pass
         except Exception:

@@ -78,3 +78,14 @@ def test_bounds():
     assert cache.lookup("file:///c.py", "z = ", 4).text == "3"
     cache.forget("file:///c.py")
     assert cache.lookup("file:///c.py", "z = ", 4) is None
+
+
+def test_lower_effort_entry_misses():
+    cache = CompletionCache()
+    cache.store(URI, BEFORE + AFTER, len(BEFORE), "sum(items)", 0, "model", "instant")
+    assert cache.lookup(URI, BEFORE + AFTER, len(BEFORE), effort="medium") is None
+    assert cache.lookup(URI, BEFORE + AFTER, len(BEFORE), effort="instant").text == "sum(items)"
+    typed = BEFORE + "sum("
+    assert cache.lookup(URI, typed + AFTER, len(typed), effort="medium") is None
+    cache.store(URI, BEFORE + AFTER, len(BEFORE), "sum(items)", 0, "model", "high")
+    assert cache.lookup(URI, BEFORE + AFTER, len(BEFORE), effort="medium").text == "sum(items)"

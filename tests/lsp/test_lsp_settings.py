@@ -115,6 +115,20 @@ async def test_typing_and_invoked_efforts(reset: LanguageClient):
     assert after.get("medium", 0) == before.get("medium", 0) + 1
 
 
+async def test_invoked_request_skips_typing_result(reset: LanguageClient):
+    # The typing request's cheaper suggestion is cached, but an explicit request at that cursor gets its own effort.
+    configure(reset, {"fimServer": {"effort": "medium", "typingEffort": "instant"}})
+    uri = "file:///tmp/settings/effort_cache.py"
+    open_document(reset, uri, "count = ")
+    await inline(reset, uri, 0, 8, invoked=False)
+    before = (await stats(reset))["modelCallsByEffort"]
+    await inline(reset, uri, 0, 8, invoked=True)
+    after = (await stats(reset))["modelCallsByEffort"]
+    assert after.get("medium", 0) == before.get("medium", 0) + 1
+    await inline(reset, uri, 0, 8, invoked=False)  # the medium suggestion serves typing requests too
+    assert (await stats(reset))["modelCallsByEffort"] == after
+
+
 async def test_missing_model_folder(reset: LanguageClient):
     configure(reset, {"fimServer": {"modelPath": "/nonexistent/model"}})
     message = await wait_for_show(reset, "modelPath='/nonexistent/model'")
