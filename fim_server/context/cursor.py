@@ -20,6 +20,12 @@ _NEARBY_LINES = 40  # how far to look for the previous or next non-blank line
 _PYTHON_HEADER = re.compile(
     r"^\s*(?:async\s+)?(?:def|class|if|elif|else|for|while|with|try|except|finally|match|case)\b.*:\s*(?:#.*)?$"
 )
+# Python statements whose `:` opens an indented body, as tree-sitter-python names them.
+_PYTHON_BLOCKS = frozenset({
+    "function_definition", "class_definition", "if_statement", "elif_clause", "else_clause", "for_statement",
+    "while_statement", "try_statement", "except_clause", "except_group_clause", "finally_clause", "with_statement",
+    "match_statement", "case_clause",
+})
 _COMMENT_MARKERS = {"python": ("#",), None: ("#", "//")}
 _OPENERS = ("{", "(", "[")
 CLOSERS = ")]}>\"'`;,"
@@ -114,12 +120,17 @@ def _ends_with_opener(
     else:
         opens = code.endswith(openers) or (language is None and code.endswith(":"))
     code_end = end - len(line_text) + len(code)
-    if not opens or view is None or not view.start < code_end <= view.end:
+    if view is None or not view.start < code_end <= view.end:
         return opens
     byte = view.byte_at(code_end)
     rules = syntax(language)
     token = view.root.descendant_for_byte_range(byte - 1, byte)
-    return token is not None and token.type not in rules.comments and tree_literal(view.root, byte - 1, rules) is None
+    if token is None:
+        return False
+    if not opens:
+        # A header wrapped over lines ends in a line such as `) -> int:`, which the pattern cannot see.
+        return language == "python" and token.type == ":" and getattr(token.parent, "type", None) in _PYTHON_BLOCKS
+    return token.type not in rules.comments and tree_literal(view.root, byte - 1, rules) is None
 
 
 def build_cursor(document: Document, offset: int, view: SyntaxView | None) -> Cursor:

@@ -356,3 +356,8 @@ def test_line_break_keeps_indentation_left_of_cursor(window_at):
 def test_line_break_ignores_indentation_of_comment(window_at):
     window = window_at("python", "x = 1\n|  # note\n")
     assert postprocess("y = 2", window).text == "y = 2\n"
+
+
+def test_first_line_keeps_indent_after_wrapped_signature(window_at):
+    window = window_at("python", "def total(\n    items,\n) -> int:\n|\n")
+    assert postprocess("    return sum(items)", window).text == "    return sum(items)"

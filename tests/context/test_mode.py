@@ -20,6 +20,10 @@ CASES = {
         ("for item in items:\n    # sum up |\n    pass\n", "line", "inside a comment"),
         ('def f():\n    """Return the |\n    total."""\n', "line", "inside a string"),
         ("d = {\n    'a':|\n}\n", "line", CODE_LEFT),
+        # A signature wrapped over lines (the layout black writes) still opens a body.
+        ("def total(\n    items,\n) -> int:\n|\n", "block", EMPTY_BODY),
+        ("class Cart:\n    def total(\n        self,\n    ) -> int:\n        |\n", "block", EMPTY_BODY),
+        ("x = items[1:\n|\n]\n", "block", "empty line"),  # a slice, not a header
     ],
     "javascript": [
         ("function add(a, b) {\n  return a + |b;\n}\n", "none", "word characters right of the cursor"),
