@@ -125,6 +125,8 @@ class HFMaskedEngine:
         if not prefix:
             return []
         limit = self.limits.max_prefix_tokens
+        if limit <= 0:
+            return []  # ids[-0:] would keep every token
         ids = self.tokenizer.encode(prefix[-limit * 8 :], add_special_tokens=False, split_special_tokens=True)
         return ids[-limit:]
 

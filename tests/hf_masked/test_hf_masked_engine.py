@@ -224,3 +224,14 @@ def test_pipeline_completes_python_snippet(masked_lm_engine):
     for candidate in result.candidates:
         assert_no_special_tokens(candidate.text)
     assert_no_special_tokens(result.text)
+
+
+def test_zero_prefix_budget_keeps_no_prefix_tokens(masked_lm_engine):
+    import dataclasses
+
+    original = masked_lm_engine.limits
+    masked_lm_engine.limits = dataclasses.replace(original, max_prefix_tokens=0)
+    try:
+        assert masked_lm_engine.encode_prefix("def f(x):\n    return x\n") == []
+    finally:
+        masked_lm_engine.limits = original
