@@ -87,6 +87,15 @@ def test_cancel_is_acknowledged(stdio_process):
     assert outcome.get("error", {}).get("code") == "cancelled" or "result" in outcome
 
 
+def test_duplicate_id_in_flight_keeps_one_reply(stdio_process):
+    request = json.dumps({"id": 200, "text": SOURCE, "line": 4, "character": 4, "effort": "high"})
+    replies = exchange(stdio_process, [request, request], expected=2)
+    assert [reply["id"] for reply in replies].count(200) == 1
+    [duplicate] = [reply for reply in replies if reply["id"] is None]
+    assert duplicate["error"]["code"] == "invalid_request"
+    assert "200 is already in flight" in duplicate["error"]["message"]
+
+
 def test_comment_policy_field(stdio_process):
     text = "def area(r):\n    # multiply \n    return r\n"
     lines = [
