@@ -54,10 +54,7 @@ class TimingSummary:
 
 def forget_context(engine) -> None:
     """Drop the engine's cached context so that the next fill encodes everything (a cold request)."""
-    if engine.kind == "autoregressive":
-        engine._prompt = None
-    else:
-        engine._context = None
+    engine.forget_context()
 
 
 @contextlib.contextmanager

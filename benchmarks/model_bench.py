@@ -86,7 +86,7 @@ def effort_latency(engine: DiffusionEngine, cursors, effort: str, canvas: int) -
     parts: dict[str, list[float]] = {"total": [], "tokenize": [], "encode_context": [], "denoise": [],
                                      "steps": [], "tokens_per_step": []}
     for prefix, suffix, _ in cursors:
-        engine._context = None  # a cold context for every cursor
+        engine.forget_context()  # a cold context for every cursor
         started = time.perf_counter()
         result = engine.fill(prefix, suffix, canvas_tokens=canvas, effort=effort)
         parts["total"].append((time.perf_counter() - started) * 1000)
@@ -101,11 +101,11 @@ def cache_speedup(engine: DiffusionEngine, cursors, canvas: int) -> tuple[list[f
     """Return context-encode times (cold, after one typed character) and the cache states seen."""
     cold, warm, states = [], [], {}
     for prefix, suffix, typed in cursors:
-        engine._context = None
+        engine.forget_context()
         engine.fill(prefix, suffix, canvas_tokens=canvas, effort="instant")
         extended = engine.fill(prefix + typed, suffix, canvas_tokens=canvas, effort="instant")
         states[extended.cache] = states.get(extended.cache, 0) + 1
-        engine._context = None
+        engine.forget_context()
         recold = engine.fill(prefix + typed, suffix, canvas_tokens=canvas, effort="instant")
         warm.append(extended.timings_ms["encode_context"])
         cold.append(recold.timings_ms["encode_context"])

@@ -98,6 +98,10 @@ class AutoregressiveEngine:
         """Return the token budget: the diffusion engine's first canvas length for the same hint."""
         return min(self.config.max_canvas_tokens, max(4, hint))
 
+    def forget_context(self) -> None:
+        """Drop the cached prompt, so that the next fill encodes it from scratch."""
+        self._prompt = None
+
     def fill(self, prefix: str, suffix: str, *, canvas_tokens: int, effort: str = "low", should_stop=None) -> FillResult:
         """Decode greedily until end-of-middle or ``max_new_tokens(canvas_tokens)`` tokens.
 

@@ -87,4 +87,4 @@ class ContextPool:
 
     def clear(self) -> None:
         self._entries.clear()
-        self.engine._context = None
+        self.engine.forget_context()

@@ -124,6 +124,11 @@ class DiffusionEngine:
         self._context = _CachedContext(suffix_ids, prefix_ids, cache)
         return cache, "miss"
 
+    def forget_context(self) -> None:
+        """Drop the cached context, so that the next fill encodes suffix and prefix from scratch."""
+        with self._lock:
+            self._context = None
+
     # -- fill ---------------------------------------------------------------------
 
     def canvas_lengths(self, hint: int, factors: tuple[float, ...], count: int) -> list[int]:

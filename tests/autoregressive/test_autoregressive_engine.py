@@ -69,7 +69,7 @@ def test_keystrokes_reuse_prefix_cache_exactly(engine, autoregressive_model_path
     for prefix in (PREFIX_TEXT, PREFIX_TEXT, typed, PREFIX_TEXT[:-3]):
         result = engine.fill(prefix, SUFFIX_TEXT, canvas_tokens=8)
         states.append(result.cache)
-        fresh._prompt = None  # a cold engine encodes everything again
+        fresh.forget_context()  # a cold engine encodes everything again
         reference = fresh.fill(prefix, SUFFIX_TEXT, canvas_tokens=8)
         assert result.candidates[0].text == reference.candidates[0].text
         assert result.candidates[0].confidence == pytest.approx(reference.candidates[0].confidence, abs=1e-5)

@@ -55,7 +55,7 @@ def test_padded_step_logits_match_single_step_in_bfloat16(random_model_path):
     with torch.inference_mode():
         for prefix, suffix in inputs:
             prefix_ids, suffix_ids = engine.encode_prefix(prefix), engine.encode_suffix(suffix)
-            engine._context = None
+            engine.forget_context()
             caches.append(engine.context_cache(prefix_ids, suffix_ids)[0])
             prefix_lengths.append(len(prefix_ids))
             states.append(new_canvas_state([5 + 3 * len(states)], config.mask_token_id, config.pad_token_id))
@@ -170,7 +170,7 @@ def test_contexts_encoded_together_match_one_by_one(random_model_path):
     with torch.inference_mode():
         together = encode_contexts(engine.model, contexts)
         for (prefix_ids, suffix_ids), cache in zip(contexts, together):
-            engine._context = None
+            engine.forget_context()
             alone, state = engine.context_cache(prefix_ids, suffix_ids)
             assert state == "miss"
             assert cache.length == alone.length

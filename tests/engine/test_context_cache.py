@@ -11,7 +11,7 @@ SOURCE = "".join(f"def helper_{i}(value):\n    return value * {i} + offset\n\n" 
 
 @pytest.fixture()
 def fresh(engine: DiffusionEngine) -> DiffusionEngine:
-    engine._context = None
+    engine.forget_context()
     return engine
 
 
@@ -24,7 +24,7 @@ def test_typing_extends_the_cache_and_matches_a_cold_fill(fresh):
     assert fill(fresh, prefix).cache == "miss"
     typed = fill(fresh, prefix + "return")
     assert typed.cache == "append"
-    fresh._context = None
+    fresh.forget_context()
     cold = fill(fresh, prefix + "return")
     assert cold.cache == "miss"
     assert [c.text for c in typed.candidates] == [c.text for c in cold.candidates]
@@ -41,7 +41,7 @@ def test_backspace_truncates_the_cache(fresh):
     fill(fresh, prefix)
     shorter = fill(fresh, prefix[:-3])
     assert shorter.cache == "append"  # the common part is kept, the rest re-encoded
-    fresh._context = None
+    fresh.forget_context()
     assert [c.text for c in fill(fresh, prefix[:-3]).candidates] == [c.text for c in shorter.candidates]
 
 
