@@ -33,7 +33,7 @@ class Task:
     test: str | None = None  # appended after prefix + middle + suffix; exit status 0 means passed
     entry_point: str | None = None  # passed to the test's check() function
     single_line: bool = False  # compare first lines only (single-line benchmarks)
-    # Completion mode the benchmark asks for: "line" or "block" where the hole is whole lines
+    # Completion mode the benchmark requests: "line" or "block" where the hole is whole lines
     # (an editor user there sits on an empty line, where the server would pick that mode itself).
     mode: str = "auto"
 

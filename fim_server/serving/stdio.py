@@ -67,7 +67,7 @@ class StdioServer:
             self.send({"id": id_, "result": {"cancelled": target, "found": event is not None}})
             return
         if id_ in self.inflight:
-            # Answered under a null id: the request in flight keeps its single reply.
+            # Reply with a null id, so that the request in flight keeps its single reply.
             self.send(error(None, "invalid_request", f"id {id_!r} is already in flight; use a new id"))
             return
         try:

@@ -305,7 +305,7 @@ def test_scope_closes_inner_block(window_at, language, snippet, raw, expected):
     assert postprocess(raw, window_at(language, snippet, mode="block")).text == expected
 
 
-def test_scope_stays_in_block_when_code_follows_at_its_level(window_at):
+def test_scope_stops_before_same_level_code(window_at):
     window = window_at("python", "def f(xs):\n    for x in xs:\n        |\n        print(x)\n")
     assert postprocess("use(x)\n    return xs", window).text == "use(x)"
 

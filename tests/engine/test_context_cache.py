@@ -19,7 +19,7 @@ def fill(engine: DiffusionEngine, prefix: str, suffix: str = "\n"):
     return engine.fill(prefix, suffix, canvas_tokens=8, effort="instant")
 
 
-def test_typing_extends_the_cache_and_matches_a_cold_fill(fresh):
+def test_typing_appends_to_cache(fresh):
     prefix = SOURCE[:400] + "def total(items):\n    "
     assert fill(fresh, prefix).cache == "miss"
     typed = fill(fresh, prefix + "return")
@@ -52,7 +52,7 @@ def test_other_suffix_or_document_never_reuses_the_cache(fresh):
     assert fill(fresh, "import os\n" + prefix, "\nsecond = 2\n").cache == "miss"
 
 
-def test_typing_at_the_end_of_a_long_file_keeps_the_cache(fresh):
+def test_long_file_typing_keeps_cache(fresh):
     """The prefix is longer than the model's window, so the window start must not slide per keystroke."""
     prefix = SOURCE[:6000]
     assert len(prefix) > fresh.config.max_prefix_tokens * 8  # beyond the tokenized character window

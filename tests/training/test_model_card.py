@@ -8,7 +8,7 @@ def write_history(folder, records):
     (folder / "history.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
 
 
-def test_history_of_continued_runs_counts_steps_from_the_first(tmp_path):
+def test_continued_run_history_steps(tmp_path):
     record = {"tokens": 1, "train_loss": 5.0, "valid_loss": 5.0, "tokens_per_s": 100}
     write_history(tmp_path / "first", [{**record, "step": 100}, {**record, "step": 200}])
     write_history(tmp_path / "second", [{**record, "step": 50}])

@@ -95,7 +95,7 @@ def trailing_whitespace(draft: Draft, window: ContextWindow) -> Draft:
 
 
 def line_break_before_code(draft: Draft, window: ContextWindow) -> Draft:
-    """End the text with a line break when the cursor sits at the start of a line that holds code.
+    """End the text with a line break when the cursor sits at the start of a line that contains code.
 
     The completion goes on lines of its own above that code, so the code keeps
     its line and, after the break, the indentation left of the cursor. With the
