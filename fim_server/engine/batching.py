@@ -34,11 +34,12 @@ import time
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 
 from .batch_tensors import canvas_layout, new_canvas_state, pad_context_caches, stack_canvases
 from .context_pool import ContextPool
 from .engine import FillResult
-from .sampler import EFFORTS, DenoiseSchedule, EffortProfile, FillCancelled, denoise_step
+from .sampler import EFFORTS, DenoiseSchedule, EffortProfile, FillCancelled, denoise_step, masked_slots
 from .types import DeadlineExceeded, FillControl, Overloaded  # defined without torch for the daemon client
 
 log = logging.getLogger("fim_server.engine.batching")
@@ -119,7 +120,7 @@ class BatchedEngine:
         self._queue: collections.deque[_Job] = collections.deque()
         self._active: list[_Job] = []
         self._batch_key: tuple = ()
-        self._batch = None  # (cache, positions, segments, width) for the current membership
+        self._batch = None  # (cache, positions, segments, width, plan) for the current membership
         self._cond = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="fim-batcher", daemon=True)
@@ -261,18 +262,21 @@ class BatchedEngine:
                 runnable.append(job)
         if not runnable:
             return
-        cache, positions, segments, width = self._layout(runnable)
+        cache, positions, segments, width, plan = self._layout(runnable)
         states = [job.state for job in runnable]
         tokens = stack_canvases(states, width, self.config.pad_token_id)  # (R, W)
-        logits = self.engine.model.score_canvas(cache, tokens, positions, segments)  # (R, W, V)
+        masked = [masked_slots(state, self.config.mask_token_id) for state in states]
+        wanted = torch.cat([F.pad(rows, (0, width - rows.shape[1])) for rows in masked])  # (R, W)
+        # Logits (N, V) of the masked slots only, row-major, so each job's slots are one contiguous run.
+        logits = self.engine.model.score_canvas(cache, tokens, positions, segments, plan=plan, output_mask=wanted)
         self._record_step(runnable)
-        row = 0
-        for job in runnable:
-            rows, own_width = job.state.tokens.shape
-            denoise_step(job.state, logits[row : row + rows, :own_width], job.schedule,
+        start = 0
+        for job, own in zip(runnable, masked):
+            count = int(own.sum())
+            denoise_step(job.state, logits[start : start + count], job.schedule,
                          mask_id=self.config.mask_token_id, eom_id=self.config.eom_token_id,
                          banned_ids=self.engine.banned_ids)
-            row += rows
+            start += count
 
     def _layout(self, runnable: list[_Job]):
         """Padded batch cache, positions and segments; rebuilt only when the membership changes."""
@@ -282,7 +286,8 @@ class BatchedEngine:
             cache = pad_context_caches([job.cache for job in runnable], [job.rows for job in runnable])
             positions, segments = canvas_layout([job.prefix_length for job in runnable],
                                                 [job.state for job in runnable], width)
-            self._batch_key, self._batch = key, (cache, positions, segments, width)
+            plan = self.engine.model.plan_canvas(cache, positions, segments)
+            self._batch_key, self._batch = key, (cache, positions, segments, width, plan)
         return self._batch
 
     def _record_step(self, runnable: list[_Job]) -> None:

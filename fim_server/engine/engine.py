@@ -17,7 +17,7 @@ from transformers.utils import logging as transformers_logging
 
 from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache, FimDiffusionModel
 from ..model.tokenizer import load_tokenizer
-from .sampler import DenoiseState, denoise
+from .sampler import DenoiseState, denoise, masked_slots
 from .types import EFFORTS, Candidate, FillCancelled, FillResult
 
 log = logging.getLogger("fim_server.engine")
@@ -180,9 +180,12 @@ class DiffusionEngine:
         segments = torch.where(valid, CANVAS, SLOT_PAD)
         if cache is not None:
             batch_cache = cache.expand(rows)
+            plan = self.model.plan_canvas(batch_cache, positions, segments)
 
             def score(canvas: torch.Tensor) -> torch.Tensor:
-                return self.model.score_canvas(batch_cache, canvas, positions, segments)
+                # Logits only for the slots still masked: the (N, V) form that denoise_step accepts.
+                wanted = masked_slots(state, mask_id)
+                return self.model.score_canvas(batch_cache, canvas, positions, segments, plan=plan, output_mask=wanted)
 
             return state, score
         offset = self.config.suffix_position_offset

@@ -1,8 +1,9 @@
 """Confidence-threshold denoising over a canvas of mask tokens.
 
 The loop is split into small steps that can be timed and tested alone:
-``score`` (one model call on the canvas), ``choose_commits`` (which masked
-positions to fill this step), ``apply_end_of_middle`` (masks right of a committed
+``score`` (one model call on the canvas), ``masked_probabilities`` (token
+probabilities of the masked slots), ``choose_commits`` (which masked positions
+to fill this step), ``apply_end_of_middle`` (masks right of a committed
 end-of-middle token become padding) and ``remask_low_confidence`` (the optional
 revision pass).
 
@@ -38,19 +39,39 @@ def suppress_special(logits: torch.Tensor, banned_ids: list[int]) -> torch.Tenso
     return logits
 
 
-def choose_commits(probs: torch.Tensor, state: DenoiseState, mask_id: int, threshold: float, final: bool):
-    """Return (commit mask (K, C), predicted ids, their probabilities)."""
-    confidence, predicted = probs.max(dim=-1)  # (K, C)
-    masked = (state.tokens == mask_id) & state.valid
+def masked_slots(state: DenoiseState, mask_id: int) -> torch.Tensor:
+    """(K, C) bool: the canvas slots that are still masked, the only ones a step needs logits for."""
+    return (state.tokens == mask_id) & state.valid
+
+
+def masked_probabilities(logits: torch.Tensor, masked: torch.Tensor, *, eom_id: int, banned_ids: list[int]) -> torch.Tensor:
+    """Token probabilities (N, V) of the N masked slots, from their logits (N, V), row-major.
+
+    Banned special tokens get zero probability, and end-of-middle cannot open
+    the canvas: an empty completion is never useful.
+    """
+    logits = suppress_special(logits.float(), banned_ids)
+    logits[masked.nonzero()[:, 1] == 0, eom_id] = NEG_INF
+    return torch.softmax(logits, dim=-1)
+
+
+def choose_commits(confidence: torch.Tensor, predicted: torch.Tensor, masked: torch.Tensor, threshold: float,
+                   final: bool) -> torch.Tensor:
+    """Return the commit mask (K, C) from each slot's best probability and token (K, C).
+
+    Only ``masked`` slots are committed: those whose confidence reaches
+    ``threshold``, at least the most confident one per row, and on the ``final``
+    step all of them.
+    """
     if final:
-        return masked, predicted, confidence
+        return masked.clone()
     commit = masked & (confidence >= threshold)
     # At least one token per row that still has masks: the most confident one.
     masked_conf = torch.where(masked, confidence, torch.full_like(confidence, -1.0))
     best = masked_conf.argmax(dim=-1, keepdim=True)  # (K, 1)
     has_mask = masked.any(dim=-1, keepdim=True)
     forced = torch.zeros_like(commit).scatter_(1, best, True) & has_mask
-    return commit | forced, predicted, confidence
+    return commit | forced
 
 
 def apply_end_of_middle(state: DenoiseState, mask_id: int, eom_id: int) -> None:
@@ -106,18 +127,24 @@ class DenoiseSchedule:
 
 def denoise_step(state: DenoiseState, logits: torch.Tensor, schedule: DenoiseSchedule, *, mask_id: int,
                  eom_id: int, banned_ids: list[int]) -> None:
-    """Commit tokens of ``state`` from one model call's logits (K, C, V) and count the step.
+    """Commit tokens of ``state`` from one model call's logits and count the step.
 
-    Banned special tokens get zero probability and end-of-middle cannot open the
-    canvas. Every masked token whose probability reaches the profile's threshold
-    is committed, with at least one per row and all of them on the final step.
-    Masks right of a committed end-of-middle token then become padding.
+    ``logits`` is (K, C, V) for every slot, or (N, V) for the N slots that
+    ``masked_slots`` selects, in row-major order. Every masked token whose
+    probability reaches the profile's threshold is committed, with at least one
+    per row and all of them on the final step. Masks right of a committed
+    end-of-middle token then become padding.
     """
-    logits = suppress_special(logits.float(), banned_ids)
-    # An empty completion is never useful: end-of-middle cannot open the canvas.
-    logits[:, 0, eom_id] = NEG_INF
-    probs = torch.softmax(logits, dim=-1)
-    commit, predicted, confidence = choose_commits(probs, state, mask_id, schedule.profile.threshold, schedule.final)
+    masked = masked_slots(state, mask_id)
+    if logits.dim() == 3:
+        logits = logits[masked]
+    probs = masked_probabilities(logits, masked, eom_id=eom_id, banned_ids=banned_ids)  # (N, V)
+    confidence = torch.zeros(state.tokens.shape)
+    predicted = torch.full_like(state.tokens, mask_id)
+    if probs.shape[0]:
+        best, token = probs.max(dim=-1)
+        confidence[masked], predicted[masked] = best, token
+    commit = choose_commits(confidence, predicted, masked, schedule.profile.threshold, schedule.final)
     state.tokens[commit] = predicted[commit]
     state.confidence[commit] = confidence[commit]
     apply_end_of_middle(state, mask_id, eom_id)
@@ -138,7 +165,8 @@ def denoise(
 ) -> DenoiseState:
     """Fill every mask of ``state`` in at most ``profile.max_steps`` model calls (per pass).
 
-    ``score`` maps canvas tokens (K, C) to logits (K, C, V). Raises
+    ``score`` maps canvas tokens (K, C) to logits (K, C, V), or to logits
+    (N, V) of the slots that ``masked_slots`` selects. Raises
     ``FillCancelled`` when ``should_stop()`` turns true before a step.
     """
     schedule = DenoiseSchedule(profile)

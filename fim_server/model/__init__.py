@@ -4,7 +4,7 @@ from transformers import AutoConfig, AutoModel
 
 from .autoregressive import FimAutoregressiveConfig, FimAutoregressiveModel
 from .configuration import FimDiffusionConfig
-from .modeling import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache, FimDiffusionModel
+from .modeling import CANVAS, PREFIX, SLOT_PAD, SUFFIX, CanvasPlan, ContextCache, FimDiffusionModel
 
 AutoConfig.register(FimDiffusionConfig.model_type, FimDiffusionConfig, exist_ok=True)
 AutoModel.register(FimDiffusionConfig, FimDiffusionModel, exist_ok=True)
@@ -16,6 +16,7 @@ __all__ = [
     "PREFIX",
     "SLOT_PAD",
     "SUFFIX",
+    "CanvasPlan",
     "ContextCache",
     "FimAutoregressiveConfig",
     "FimAutoregressiveModel",

@@ -111,6 +111,22 @@ class ContextCache:
         return ContextCache(layers, self.segment_ids.expand(batch, -1), self.position_ids.expand(batch, -1))
 
 
+@dataclass
+class CanvasPlan:
+    """What stays fixed across the denoising steps of one canvas: RoPE tables and the attention mask."""
+
+    cos: torch.Tensor  # (B, 1, C, D)
+    sin: torch.Tensor
+    mask: torch.Tensor  # (B, 1, C, Lc + C) bool
+
+
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """SDPA; bfloat16 inference on CPU computes it in float32, which is faster there and more precise."""
+    if q.dtype == torch.bfloat16 and q.device.type == "cpu" and not torch.is_grad_enabled():
+        return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask).to(q.dtype)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
 class Attention(nn.Module):
     def __init__(self, config: FimDiffusionConfig) -> None:
         super().__init__()
@@ -130,7 +146,7 @@ class Attention(nn.Module):
         if past is not None:
             k = torch.cat([past.key, k], dim=2)
             v = torch.cat([past.value, v], dim=2)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y = _attend(q, k, v, mask)
         y = y.transpose(1, 2).reshape(batch, length, -1)  # (B, L, E)
         return self.out(y), new
 
@@ -191,22 +207,32 @@ class FimDiffusionModel(PreTrainedModel):
         elif isinstance(module, RMSNorm):
             nn.init.ones_(module.weight)
 
-    def _run(self, input_ids, segment_ids, position_ids, past: ContextCache | None, logits: bool):
+    def _run(self, input_ids, segment_ids, position_ids, past: ContextCache | None, logits: bool,
+             plan: CanvasPlan | None = None, output_mask: torch.Tensor | None = None):
         config = self.config
         x = self.embed(input_ids) + self.segment_embed(segment_ids)  # (B, L, E)
-        cos, sin = rope_tables(position_ids, config.head_dim, config.rope_theta, x.dtype)
+        if plan is None:
+            plan = self._plan(segment_ids, position_ids, past, x.dtype)
+        new_layers = []
+        for i, block in enumerate(self.blocks):
+            x, new = block(x, plan.cos, plan.sin, plan.mask, None if past is None else past.layers[i])
+            new_layers.append(new)
+        if not logits:
+            return x, new_layers
+        if output_mask is not None:
+            x = x[output_mask]  # (N, E): only the positions whose logits are wanted
+        return F.linear(self.norm(x), self.embed.weight), new_layers  # (B, L, V) or (N, V)
+
+    def _plan(self, segment_ids, position_ids, past: ContextCache | None, dtype: torch.dtype) -> CanvasPlan:
+        config = self.config
+        cos, sin = rope_tables(position_ids, config.head_dim, config.rope_theta, dtype)
         if past is None:
             k_seg, k_pos = segment_ids, position_ids
         else:
             k_seg = torch.cat([past.segment_ids, segment_ids], dim=1)
             k_pos = torch.cat([past.position_ids, position_ids], dim=1)
         mask = attention_allowed(segment_ids, position_ids, k_seg, k_pos, config.attention_layout)
-        new_layers = []
-        for i, block in enumerate(self.blocks):
-            x, new = block(x, cos, sin, mask, None if past is None else past.layers[i])
-            new_layers.append(new)
-        out = F.linear(self.norm(x), self.embed.weight) if logits else x  # (B, L, V) or (B, L, E)
-        return out, new_layers
+        return CanvasPlan(cos, sin, mask)
 
     def forward(self, input_ids, segment_ids, position_ids, output_mask=None) -> torch.Tensor:
         """Logits (B, L, V) of a full, uncached forward over all segments.
@@ -215,10 +241,8 @@ class FimDiffusionModel(PreTrainedModel):
         projected to the vocabulary and the result is (N, V); training uses this
         to skip the output head on context tokens.
         """
-        hidden, _ = self._run(input_ids, segment_ids, position_ids, None, logits=False)
-        if output_mask is not None:
-            hidden = hidden[output_mask]  # (N, E)
-        return F.linear(self.norm(hidden), self.embed.weight)
+        logits, _ = self._run(input_ids, segment_ids, position_ids, None, logits=True, output_mask=output_mask)
+        return logits
 
     @torch.no_grad()
     def encode_context(self, input_ids, segment_ids, position_ids, past: ContextCache | None = None) -> ContextCache:
@@ -234,14 +258,24 @@ class FimDiffusionModel(PreTrainedModel):
             return ContextCache(new_layers, segment_ids, position_ids)
         return past.appended(new_layers, segment_ids, position_ids)
 
+    def plan_canvas(self, cache: ContextCache, canvas_positions, segments) -> CanvasPlan:
+        """RoPE tables and attention mask of a canvas against ``cache``, reusable for every step."""
+        return self._plan(segments, canvas_positions, cache, self.embed.weight.dtype)
+
     @torch.no_grad()
-    def score_canvas(self, cache: ContextCache, canvas_ids, canvas_positions, segments=None) -> torch.Tensor:
+    def score_canvas(self, cache: ContextCache, canvas_ids, canvas_positions, segments=None, *,
+                     plan: CanvasPlan | None = None, output_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (B, C, V) for the canvas against a cached context.
 
         ``segments`` (B, C) marks unused canvas slots with ``SLOT_PAD`` when rows
         of the batch have different canvas lengths; by default every slot is canvas.
+        ``plan`` comes from ``plan_canvas`` with the same positions and segments,
+        and saves recomputing it each step. With a boolean ``output_mask`` (B, C)
+        only those positions are projected to the vocabulary: the result is
+        (N, V) in row-major order.
         """
         if segments is None:
             segments = torch.full_like(canvas_ids, CANVAS)
-        logits, _ = self._run(canvas_ids, segments, canvas_positions, cache, logits=True)
+        logits, _ = self._run(canvas_ids, segments, canvas_positions, cache, logits=True, plan=plan,
+                              output_mask=output_mask)
         return logits

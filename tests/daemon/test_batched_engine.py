@@ -145,14 +145,15 @@ def test_step_probabilities_match_single_fill(engines, monkeypatch):
 
     reference, batched = engines
     recorded = []
-    original = sampler.choose_commits
+    original = sampler.masked_probabilities
 
-    def record(probs, *args, **kwargs):
+    def record(*args, **kwargs):
+        probs = original(*args, **kwargs)
         recorded.append(probs.clone())
-        return original(probs, *args, **kwargs)
+        return probs
 
-    # Both paths commit through sampler.denoise_step, which looks choose_commits up in the sampler module.
-    monkeypatch.setattr(sampler, "choose_commits", record)
+    # Both paths commit through sampler.denoise_step, which looks masked_probabilities up in the sampler module.
+    monkeypatch.setattr(sampler, "masked_probabilities", record)
     prefix, suffix = "def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"
     reference.fill(prefix, suffix, canvas_tokens=16, effort="medium")
     alone, recorded[:] = list(recorded), []
