@@ -243,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
 
     texts = load_texts(args.corpus / "train.jsonl")
     valid_texts = load_texts(args.corpus / "valid.jsonl")
-    sampler = ExampleSampler(texts, tokenizer, config, seed=args.seed + step, collate_fn=objective.collate)
+    # The example stream continues from the weights' total step count, so a run that starts from an
+    # exported model draws new examples instead of replaying the ones that model was trained on.
+    sampler = ExampleSampler(texts, tokenizer, config, seed=args.seed + prior_steps + step,
+                             collate_fn=objective.collate)
     valid_sampler = ExampleSampler(valid_texts, tokenizer, config, seed=4321, collate_fn=objective.collate)
     valid_batches = [valid_sampler.batch(16) for _ in range(8)]
     history_path = args.run / "history.jsonl"

@@ -1,4 +1,4 @@
-"""Fixtures for the autoregressive baseline: source snippets and a small model folder with random weights."""
+"""Fixtures for the autoregressive baseline: a small model folder with random weights."""
 
 import json
 import shutil
@@ -7,13 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 
-SOURCE_SNIPPETS = [
-    "def square(x):\n    return x * x\n",
-    "while queue:\n    node = queue.pop()\n    visit(node)\n",
-    "class Stack:\n    def __init__(self):\n        self.items = []\n",
-    "with open(path) as handle:\n    data = handle.read()\n",
-    "let count = 0;\nfor (const word of words) {\n  count += word.length;\n}\n",
-] * 16
 
 
 def write_autoregressive_model(folder: Path, tokenizer_folder: Path, seed: int = 0) -> Path:
@@ -29,11 +22,6 @@ def write_autoregressive_model(folder: Path, tokenizer_folder: Path, seed: int =
                                      num_attention_heads=2, intermediate_size=128)
     FimAutoregressiveModel(config).save_pretrained(str(folder), safe_serialization=True)
     return folder
-
-
-@pytest.fixture(scope="session")
-def source_snippets() -> list[str]:
-    return SOURCE_SNIPPETS
 
 
 @pytest.fixture(scope="session")

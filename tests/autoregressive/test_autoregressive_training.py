@@ -31,30 +31,13 @@ def test_collate_lays_out_prefix_suffix_middle():
     assert batch.weights[1].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
 
 
-@pytest.fixture()
-def corpus(tmp_path, source_snippets):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    for name in ("train", "valid"):
-        with open(folder / f"{name}.jsonl", "w") as handle:
-            for text in source_snippets[:10]:
-                handle.write(json.dumps({"text": text * 3}) + "\n")
-    return folder
-
-
-def run_training(corpus, run, *extra: str) -> int:
-    return train.main(["--corpus", str(corpus), "--run", str(run), "--vocab-size", "300", "--hidden-size", "32",
-                       "--layers", "1", "--heads", "2", "--batch-size", "4", "--warmup", "1", "--eval-every", "2",
-                       "--threads", "1", *extra])
-
-
 def read_history(run) -> list[dict]:
     return [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
 
 
-def test_training_steps_export_and_resume(corpus, tmp_path):
+def test_training_steps_export_and_resume(tiny_corpus, train_tiny, tmp_path):
     run, export = tmp_path / "run", tmp_path / "export"
-    assert run_training(corpus, run, "--objective", "autoregressive", "--max-steps", "2", "--export", str(export)) == 0
+    assert train_tiny(tiny_corpus, run, "--objective", "autoregressive", "--max-steps", "2", "--export", str(export)) == 0
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     assert state["objective"] == "autoregressive"
     assert state["step"] == 2
@@ -66,21 +49,21 @@ def test_training_steps_export_and_resume(corpus, tmp_path):
     engine = load_engine(export, dtype="float32")
     assert engine.kind == "autoregressive"
 
-    assert run_training(corpus, run, "--max-steps", "4") == 0  # resumes without --objective
+    assert train_tiny(tiny_corpus, run, "--max-steps", "4") == 0  # resumes without --objective
     assert [record["step"] for record in read_history(run)] == [2, 4]
     with pytest.raises(SystemExit):
-        run_training(corpus, run, "--objective", "diffusion", "--max-steps", "6")
+        train_tiny(tiny_corpus, run, "--objective", "diffusion", "--max-steps", "6")
 
 
-def test_checkpoint_without_objective_resumes_as_diffusion(corpus, tmp_path):
+def test_checkpoint_without_objective_resumes_as_diffusion(tiny_corpus, train_tiny, tmp_path):
     run = tmp_path / "run"
-    assert run_training(corpus, run, "--max-steps", "1", "--layout", "bidirectional") == 0
+    assert train_tiny(tiny_corpus, run, "--max-steps", "1", "--layout", "bidirectional") == 0
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     assert state["objective"] == "diffusion"
     assert state["config"]["attention_layout"] == "bidirectional"
     del state["objective"]  # checkpoints written before the objective switch
     torch.save(state, run / "checkpoint.pt")
-    assert run_training(corpus, run, "--max-steps", "2") == 0
+    assert train_tiny(tiny_corpus, run, "--max-steps", "2") == 0
     resumed = torch.load(run / "checkpoint.pt", weights_only=False)
     assert resumed["step"] == 2
     assert resumed["objective"] == "diffusion"
