@@ -109,7 +109,15 @@ def build_fake_engine(args):
 
 
 def build_http(args, engine, settings, daemon):
-    from ..http import CompletionService, HttpOptions, bind_socket, check_bind_host, create_app, make_server
+    from ..http import (
+        CompletionService,
+        HttpOptions,
+        allowed_hosts_for,
+        bind_socket,
+        check_bind_host,
+        create_app,
+        make_server,
+    )
     from ..pipeline import CompletionPipeline
 
     host = check_bind_host(args.host or "127.0.0.1", explicit=args.host is not None)
@@ -117,7 +125,7 @@ def build_http(args, engine, settings, daemon):
     pipeline = CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines)
     service = CompletionService(pipeline, request_timeout=args.request_timeout, on_activity=daemon.touch)
     options = HttpOptions(model_name=Path(settings.model).name, api_key=read_api_key(args.api_key_file),
-                          max_body_bytes=args.max_body_bytes)
+                          max_body_bytes=args.max_body_bytes, allowed_hosts=allowed_hosts_for(host))
     log.info("HTTP API on http://%s:%d (API key %s)", host, sock.getsockname()[1],
              "required" if options.api_key else "not required")
     return make_server(create_app(service, options)), sock, service

@@ -27,8 +27,10 @@ from .common import (
     LlamaCppDialect,
     MistralDialect,
     OllamaDialect,
+    LOOPBACK_HOST_NAMES,
     OpenAIDialect,
     check_api_key,
+    check_host,
 )
 from .metrics import CONTENT_TYPE, HttpMetrics
 from .service import CompletionService
@@ -66,6 +68,7 @@ def _endpoint(app: HttpApp, path: str, dialect: Dialect, handler, *, public: boo
     async def route(request: Request) -> Response:
         started = time.perf_counter()
         try:
+            check_host(request, app.options.allowed_hosts)
             if not public:
                 check_api_key(request, app.options.api_key)
             response = await handler(request, app)
@@ -117,12 +120,25 @@ def create_app(service: CompletionService, options: HttpOptions) -> Starlette:
 # -- serving --------------------------------------------------------------------------
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_hosts_for(bind_host: str) -> tuple[str, ...] | None:
+    """Return the Host header names to accept on ``bind_host``: loopback names only, or any (None) elsewhere.
+
+    A non-loopback address is bound only when the user names it with --host,
+    and clients then reach it under names this server cannot know.
+    """
+    return LOOPBACK_HOST_NAMES if is_loopback(bind_host) else None
+
+
 def check_bind_host(host: str, *, explicit: bool) -> str:
     """Return ``host`` if it is a loopback address, or any address the user asked for explicitly."""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
+    loopback = is_loopback(host)
     if not loopback and not explicit:
         raise ValueError(f"refusing to listen on {host}: only loopback addresses are used unless --host is given")
     if not loopback:

@@ -18,6 +18,11 @@ from starlette.responses import JSONResponse
 
 _decoder = msgspec.json.Decoder()
 
+JSON_MEDIA_TYPE = "application/json"
+# Host header names (any port) accepted by a server bound to a loopback address. A web page that
+# rebinds its own DNS name to 127.0.0.1 still sends that name, so it gets 403.
+LOOPBACK_HOST_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
 
 class ApiError(Exception):
     """An HTTP error with a status code; the endpoint's dialect renders it."""
@@ -38,11 +43,14 @@ class HttpOptions:
     model_name: str = "fim-diffusion-small"
     api_key: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
+    # Host header names accepted with any port. None accepts every Host, for a non-loopback bind address.
+    allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOST_NAMES
 
 
 def _error_type(status: int) -> str:
-    return {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-            413: "invalid_request_error", 503: "unavailable_error", 504: "timeout_error"}.get(status, "server_error")
+    return {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+            404: "not_found_error", 413: "invalid_request_error", 415: "invalid_request_error",
+            503: "unavailable_error", 504: "timeout_error"}.get(status, "server_error")
 
 
 class Dialect:
@@ -85,8 +93,60 @@ def check_api_key(request: Request, api_key: str | None) -> None:
         raise ApiError(401, "invalid or missing API key: send 'Authorization: Bearer <key>'")
 
 
+def _host_name(header: str) -> str | None:
+    """Return the lower-case name of a Host header value without its port, or None when it is malformed."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        end = header.find("]") + 1
+        name, rest = (header[:end], header[end:]) if end else (header, "")
+    else:
+        name, colon, port = header.partition(":")
+        rest = colon + port
+    if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+        return None
+    return name
+
+
+def check_host(request: Request, allowed: tuple[str, ...] | None) -> None:
+    """Reject a Host header outside ``allowed`` (403), which stops web pages that use DNS rebinding."""
+    if allowed is None:
+        return
+    header = request.headers.get("host")
+    if header is not None and _host_name(header) in allowed:
+        return
+    problem = "missing Host header" if header is None else f"invalid Host header {header!r}"
+    raise ApiError(403, f"{problem}: this server listens on a loopback address and accepts only the host names "
+                        f"{', '.join(allowed)}, with any port; to serve another name, start it with --host")
+
+
+def check_content_type(request: Request) -> None:
+    """Reject a body that is not declared as UTF-8 ``application/json`` (415).
+
+    Browsers send ``text/plain`` and form bodies to any origin without a CORS
+    preflight, so accepting them would let any web page run completions here.
+    llama.vim, llama.vscode, Continue, Twinny and llm-ls send ``application/json``.
+    """
+    header = request.headers.get("content-type")
+    fix = f"send the JSON body with the header 'Content-Type: {JSON_MEDIA_TYPE}'"
+    if header is None:
+        raise ApiError(415, f"missing Content-Type header: {fix}")
+    media_type, *parameters = header.split(";")
+    if media_type.strip().lower() != JSON_MEDIA_TYPE:
+        raise ApiError(415, f"unsupported Content-Type {header!r}: {fix}")
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise ApiError(415, f"unsupported charset in Content-Type {header!r}: JSON bodies must be UTF-8; "
+                                f"send 'Content-Type: {JSON_MEDIA_TYPE}; charset=utf-8'")
+
+
 async def read_json_object(request: Request, max_bytes: int) -> dict:
-    """Read and decode the body as a JSON object, rejecting bodies over ``max_bytes`` (413)."""
+    """Read and decode the body as a JSON object.
+
+    Raises ApiError: 415 for a body not declared as ``application/json``, 413
+    for a body over ``max_bytes``, 400 for anything but a JSON object.
+    """
+    check_content_type(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes")

@@ -6,15 +6,18 @@ from contextlib import contextmanager
 import uvloop
 
 from fim_server.http import CompletionService, HttpOptions, bind_socket, create_app, make_server
+from fim_server.http.common import LOOPBACK_HOST_NAMES
 from fim_server.pipeline import CompletionPipeline
 
 
 @contextmanager
-def running_api(engine, *, api_key=None, max_body_bytes=4 * 1024 * 1024, request_timeout=30.0, max_inflight=64):
+def running_api(engine, *, api_key=None, max_body_bytes=4 * 1024 * 1024, request_timeout=30.0, max_inflight=64,
+                allowed_hosts=LOOPBACK_HOST_NAMES):
     """Yield (base URL, service) while a real uvicorn server listens on loopback."""
     pipeline = CompletionPipeline(engine)
     service = CompletionService(pipeline, max_inflight=max_inflight, request_timeout=request_timeout)
-    options = HttpOptions(model_name="test-model", api_key=api_key, max_body_bytes=max_body_bytes)
+    options = HttpOptions(model_name="test-model", api_key=api_key, max_body_bytes=max_body_bytes,
+                          allowed_hosts=allowed_hosts)
     server = make_server(create_app(service, options))
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]

@@ -64,7 +64,8 @@ def test_chunked_oversized_body_is_rejected(keyed_api):
             yield b"z" * 1000
         yield b'"}'
 
-    response = keyed_api.post("/v1/completions", content=chunks(), headers={"Authorization": "Bearer secret-key"})
+    response = keyed_api.post("/v1/completions", content=chunks(),
+                              headers={"Authorization": "Bearer secret-key", "Content-Type": "application/json"})
     assert response.status_code == 413
 
 
@@ -107,7 +108,7 @@ def test_client_disconnect_cancels_the_fill():
         host, port = url.removeprefix("http://").split(":")
         body = b'{"prompt": "x = "}'
         with socket.create_connection((host, int(port))) as raw:
-            raw.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            raw.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
             threading.Event().wait(0.3)
         assert stopped.wait(timeout=10), "the fill kept running after the client left"

@@ -108,7 +108,7 @@ def test_invalid_json_and_non_object_bodies(api):
     listed = api.post("/v1/completions", json=["prompt"])
     assert listed.status_code == 400
     assert "JSON object" in listed.json()["error"]["message"]
-    empty = api.post("/v1/completions", content=b"")
+    empty = api.post("/v1/completions", content=b"", headers={"Content-Type": "application/json"})
     assert empty.status_code == 400
 
 
