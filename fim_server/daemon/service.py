@@ -124,7 +124,9 @@ def build_http(args, engine, settings, daemon):
     sock = bind_socket(host, args.http_port)
     pipeline = CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines)
     service = CompletionService(pipeline, request_timeout=args.request_timeout, on_activity=daemon.touch)
-    options = HttpOptions(model_name=Path(settings.model).name, api_key=read_api_key(args.api_key_file),
+    options = HttpOptions(model_name=Path(settings.model).name,
+                          model_path=None if args.engine == "fake" else str(settings.model),
+                          api_key=read_api_key(args.api_key_file),
                           max_body_bytes=args.max_body_bytes, allowed_hosts=allowed_hosts_for(host))
     log.info("HTTP API on http://%s:%d (API key %s)", host, sock.getsockname()[1],
              "required" if options.api_key else "not required")

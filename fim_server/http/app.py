@@ -81,7 +81,13 @@ def _endpoint(app: HttpApp, path: str, dialect: Dialect, handler, *, public: boo
 
 
 async def _health(request: Request, app: HttpApp) -> Response:
-    return JSONResponse({"status": "ok", "model": app.options.model_name, "engine": app.service.engine.kind})
+    """Report what serves completions: the engine kind and its model folder, or that the scripted engine runs."""
+    kind = app.service.engine.kind
+    if kind == "fake":
+        return JSONResponse({"status": "ok", "engine": kind, "model": None, "model_path": None, "scripted": True,
+                             "message": "a scripted test engine serves the requests, not a model"})
+    return JSONResponse({"status": "ok", "engine": kind, "model": app.options.model_name,
+                         "model_path": app.options.model_path, "scripted": False})
 
 
 async def _metrics(request: Request, app: HttpApp) -> Response:

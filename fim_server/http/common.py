@@ -40,7 +40,8 @@ class ClientDisconnected(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class HttpOptions:
-    model_name: str = "fim-diffusion-small"
+    model_name: str = "fim-diffusion-small"  # the name that listings and replies give the model
+    model_path: str | None = None  # the folder of the model that serves requests; None for the scripted engine
     api_key: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
     # Host header names accepted with any port. None accepts every Host, for a non-loopback bind address.

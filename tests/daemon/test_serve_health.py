@@ -1,0 +1,66 @@
+"""`fim-server serve --http-port`: /health names what serves the requests, a model folder or the scripted engine."""
+
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from daemon_helpers import short_socket_path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving_http(*options: str):
+    """Run `fim-server serve` with the HTTP API on a free loopback port; yield its base URL once /health replies."""
+    port = free_port()
+    command = [sys.executable, "-m", "fim_server.cli", "serve", "--socket", str(short_socket_path("fimd-http-")),
+               "--http-port", str(port), *options]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        give_up = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, f"serve exited with {process.returncode}: {process.stderr.read()}"
+            assert time.monotonic() < give_up, "serve did not reply to /health within 120 s"
+            try:
+                httpx.get(url + "/health", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stderr.close()
+
+
+def test_health_reports_scripted_engine():
+    with serving_http("--engine", "fake") as url:
+        health = httpx.get(url + "/health", timeout=30).json()
+    assert health["status"] == "ok"
+    assert health["engine"] == "fake"
+    assert health["model"] is None, "no model folder serves the scripted engine"
+    assert health["scripted"] is True
+    assert health["model_path"] is None
+    assert "scripted test engine" in health["message"]
+
+
+def test_health_reports_model_folder(random_model_path):
+    with serving_http("--model", str(random_model_path), "--dtype", "float32", "--threads", "1") as url:
+        health = httpx.get(url + "/health", timeout=30).json()
+    assert health["status"] == "ok"
+    assert health["engine"] == "diffusion"
+    assert health["scripted"] is False
+    assert health["model"] == random_model_path.name
+    assert health["model_path"] == str(random_model_path)
