@@ -40,7 +40,8 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     ``offset``, or give ``prefix`` (and optionally ``suffix``) directly.
     ``comments`` and ``strings`` set what a cursor inside a comment or a string
     gets: "complete" (decided as in code), "line" (the rest of the line) or
-    "none" (no completion).
+    "none" (no completion). A ``mode`` of "line" or "block" replaces the mode
+    decided from the code, but a "none" policy still offers nothing.
     """
 
     text: str | None = None

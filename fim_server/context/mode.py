@@ -49,6 +49,18 @@ def _literal_mode(cursor: Cursor, options: ModeOptions) -> tuple[str, str] | Non
     return None
 
 
+def requested_mode(cursor: Cursor, mode: str, options: ModeOptions = ModeOptions()) -> tuple[str, str]:
+    """Return (mode, reason) for a mode the request names, "line" or "block".
+
+    The request's mode wins over the decision from the code around the cursor,
+    but a "none" policy for the comment or string at the cursor still offers nothing.
+    """
+    decided = _literal_mode(cursor, options)
+    if decided is not None and decided[0] == "none":
+        return decided
+    return mode, "requested"
+
+
 def _blank_line_mode(cursor: Cursor) -> tuple[str, str]:
     """Decide for a cursor with only whitespace left of it on its line."""
     if cursor.header_above:

@@ -9,7 +9,7 @@ from .cursor import Cursor, build_cursor
 from .document import Document, DocumentCache
 from .region import BACK_CHARS, FORWARD_CHARS, SyntaxView
 from .indentation import detect_indent_unit, leading_whitespace
-from .mode import CANVAS_TOKENS, ModeOptions, decide_mode
+from .mode import CANVAS_TOKENS, ModeOptions, decide_mode, requested_mode
 from .syntax_cuts import enclosing_headers, prefix_cut, suffix_cut
 
 PREFIX_TOKENS = 192  # the bundled model's prefix and suffix limits
@@ -104,7 +104,7 @@ def _window_from_document(
     cursor = build_cursor(document, offset, view)
     offset = cursor.offset
     if mode in ("line", "block"):
-        chosen, reason = mode, "requested"
+        chosen, reason = requested_mode(cursor, mode, options)
     else:
         chosen, reason = decide_mode(cursor, document.language, options)
     start, header = _cut_prefix(document, view, cursor, prefix_budget, measure)

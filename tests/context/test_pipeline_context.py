@@ -80,6 +80,58 @@ def test_invalid_policy_rejected():
         complete_in_comment("sometimes")
 
 
+def complete_with_engine(engine: FakeEngine, request: CompletionRequest) -> CompletionResult:
+    pipeline = CompletionPipeline(engine)
+    try:
+        return pipeline.complete(request)
+    finally:
+        pipeline.close()
+
+
+@pytest.mark.parametrize("mode", ["line", "block"])
+def test_comment_policy_none_with_explicit_mode(mode):
+    engine = FakeEngine(lambda prefix, suffix: COMMENT_BLOCK)
+    request = CompletionRequest(text=COMMENT_TEXT, line=2, character=1, language="javascript", comments="none",
+                                mode=mode)
+    result = complete_with_engine(engine, request)
+    assert result.mode == "none"
+    assert result.text == ""
+    assert result.rejected == "no completion here: inside a comment"
+    assert result.steps == ["context"]
+    assert engine.calls == [], "the model ran for a cursor that the policy rules out"
+
+
+@pytest.mark.parametrize("mode", ["line", "block"])
+def test_string_policy_none_with_explicit_mode(mode):
+    engine = FakeEngine(lambda prefix, suffix: "world")
+    request = CompletionRequest(text='greeting = "hello "\n', line=0, character=18, language="python",
+                                strings="none", mode=mode)
+    result = complete_with_engine(engine, request)
+    assert result.mode == "none"
+    assert result.rejected == "no completion here: inside a string"
+    assert engine.calls == []
+
+
+@pytest.mark.parametrize("policy", ["line", "complete"])
+def test_explicit_mode_wins_over_other_policies(policy):
+    engine = FakeEngine(lambda prefix, suffix: COMMENT_BLOCK)
+    request = CompletionRequest(text=COMMENT_TEXT, line=2, character=1, language="javascript", comments=policy,
+                                mode="block")
+    result = complete_with_engine(engine, request)
+    assert (result.mode, result.mode_reason) == ("block", "requested")
+    assert result.text == "* read the input\n * write the output"
+    assert len(engine.calls) == 1
+
+
+def test_explicit_mode_in_code_ignores_comment_policy():
+    engine = FakeEngine(lambda prefix, suffix: "compute(items)")
+    request = CompletionRequest(text="total = \n", line=0, character=8, language="python", comments="none",
+                                strings="none", mode="block")
+    result = complete_with_engine(engine, request)
+    assert (result.mode, result.mode_reason) == ("block", "requested")
+    assert result.text == "compute(items)"
+
+
 def test_policy_decoded_from_json():
     request = msgspec.json.decode(b'{"prefix": "# ", "strings": "none"}', type=CompletionRequest)
     assert (request.comments, request.strings) == ("line", "none")
