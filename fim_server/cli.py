@@ -53,7 +53,7 @@ def build_pipeline(settings: Settings):
 
         engine = RemoteEngine.from_settings(settings, socket_path=settings.socket or None)
         try:
-            engine.connect(settings.model)
+            engine.connect(settings.model, dtype=settings.dtype, threads=settings.threads)
         except BaseException:
             engine.close()
             raise

@@ -71,6 +71,10 @@ class PongReply(msgspec.Struct, tag="pong", kw_only=True):
     uptime_s: float
     inflight: int
     stats: dict[str, float]
+    # The dtype and torch thread count the model was loaded with; None for the scripted engine
+    # and for daemons that predate these fields.
+    dtype: str | None = None
+    threads: int | None = None
 
 
 class AckReply(msgspec.Struct, tag="ack", kw_only=True):

@@ -20,6 +20,27 @@ def spawn_args_from_settings(settings) -> list[str]:
             "--effort", settings.effort]
 
 
+def check_daemon_settings(pong: PongReply, socket_path: Path, *, model: str | Path | None, dtype: str | None,
+                          threads: int | None) -> None:
+    """Compare a running daemon with the client's settings; raise DaemonError for another model or dtype.
+
+    Another model folder or dtype can change the completions, so the client
+    stops with an error that names the fix. Another thread count changes
+    the speed, not the model, so it is logged as a warning and the daemon is used.
+    """
+    restart = (f"stop it with `fim-server serve --stop --socket {socket_path}` so that the next request starts one "
+               "with this client's settings, or give this client another socket")
+    if model is not None and pong.model is not None and Path(pong.model).resolve() != Path(model).resolve():
+        raise DaemonError(f"the daemon on {socket_path} serves the model {pong.model}, not {model}; {restart}")
+    if dtype is not None and pong.dtype is not None and pong.dtype != dtype:
+        raise DaemonError(f"the daemon on {socket_path} runs the model in dtype {pong.dtype}, not {dtype} as "
+                          f"configured; {restart}")
+    if threads is not None and pong.threads is not None and pong.threads != threads:
+        log.warning("the daemon on %s runs with threads=%d, not threads=%d as configured; using it, because the "
+                    "model and dtype match. To apply the thread count, %s", socket_path, pong.threads, threads,
+                    restart)
+
+
 class RemoteEngine:
     """Fill through the daemon; start it when needed and survive one crash per fill.
 
@@ -40,10 +61,13 @@ class RemoteEngine:
     def from_settings(cls, settings, *, socket_path: str | Path | None = None) -> "RemoteEngine":
         return cls(socket_path=socket_path, spawn_args=spawn_args_from_settings(settings))
 
-    def connect(self, model: str | Path | None = None) -> PongReply:
-        """Connect, starting the daemon when none runs, and check that it serves ``model``.
+    def connect(self, model: str | Path | None = None, *, dtype: str | None = None,
+                threads: int | None = None) -> PongReply:
+        """Connect, starting the daemon when none runs, and check that it serves what the caller configured.
 
-        Raises DaemonError, also when the running daemon serves another model folder.
+        Raises DaemonError, also when the running daemon serves another model
+        folder or dtype. Another thread count only logs a warning. A None
+        argument, or a field the daemon does not report, is not checked.
         """
         socket_path = self.client.socket_path
         self.client.connect()
@@ -52,11 +76,9 @@ class RemoteEngine:
         except TimeoutError:
             raise DaemonError(f"the daemon on {socket_path} did not reply to a ping within 10 s; "
                               f"see {socket_path.with_suffix('.log')}") from None
-        if model is not None and pong.model is not None and Path(pong.model).resolve() != Path(model).resolve():
-            raise DaemonError(f"the daemon on {socket_path} serves the model {pong.model}, not {model}; stop it "
-                              f"with `fim-server serve --stop --socket {socket_path}` or use another socket")
-        log.info("using the model daemon on %s (pid %d, %s engine, model %s)", socket_path, pong.pid, pong.engine,
-                 pong.model)
+        check_daemon_settings(pong, socket_path, model=model, dtype=dtype, threads=threads)
+        log.info("using the model daemon on %s (pid %d, %s engine, model %s, dtype %s, threads %s)", socket_path,
+                 pong.pid, pong.engine, pong.model, pong.dtype, pong.threads)
         return pong
 
     def daemon_info(self) -> dict:

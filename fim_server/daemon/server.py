@@ -72,12 +72,14 @@ class DaemonServer:
     """Serve ``engine.fill`` on ``socket_path`` until ``stop()`` or the idle timeout."""
 
     def __init__(self, engine, *, socket_path: Path, idle_timeout: float = 1800.0, max_inflight: int = 128,
-                 model: str | None = None) -> None:
+                 model: str | None = None, dtype: str | None = None, threads: int | None = None) -> None:
         self.engine = engine
         self.socket_path = Path(socket_path)
         self.idle_timeout = idle_timeout
         self.max_inflight = max_inflight
         self.model = model
+        self.dtype = dtype
+        self.threads = threads
         self.started = time.monotonic()
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_inflight,
                                                                thread_name_prefix="fim-daemon-fill")
@@ -283,4 +285,5 @@ class DaemonServer:
             stats["active_requests"] = float(self.engine.active_requests)
         return PongReply(id=id_, protocol=protocol.PROTOCOL_VERSION, pid=os.getpid(),
                          engine=getattr(self.engine, "kind", "unknown"), model=self.model,
-                         uptime_s=time.monotonic() - self.started, inflight=self._running_fills, stats=stats)
+                         uptime_s=time.monotonic() - self.started, inflight=self._running_fills, stats=stats,
+                         dtype=self.dtype, threads=self.threads)

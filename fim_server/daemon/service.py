@@ -139,8 +139,10 @@ async def serve(args, engine, settings, socket_path: Path) -> str:
     idle = args.idle_timeout
     if idle is None:
         idle = 0.0 if args.http_port is not None else DEFAULT_IDLE_TIMEOUT
+    scripted = args.engine == "fake"
     daemon = DaemonServer(engine, socket_path=socket_path, idle_timeout=idle,
-                          model=None if args.engine == "fake" else str(settings.model))
+                          model=None if scripted else str(settings.model),
+                          dtype=None if scripted else settings.dtype, threads=None if scripted else settings.threads)
     http = build_http(args, engine, settings, daemon) if args.http_port is not None else None
     await daemon.start()
     loop = asyncio.get_running_loop()

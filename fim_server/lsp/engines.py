@@ -121,7 +121,10 @@ def daemon_loader(settings: Settings, socket: str | None, test_script: str | Non
         engine = None
         try:
             engine = RemoteEngine(socket_path=socket, spawn_args=spawn_args)
-            engine.connect(None if test_script else model_path)
+            if test_script:
+                engine.connect()
+            else:
+                engine.connect(model_path, dtype=settings.dtype, threads=settings.threads)
         except (DaemonError, LocationError, OSError) as exc:
             if engine is not None:
                 engine.close()
