@@ -16,7 +16,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -26,6 +26,7 @@ from ..model import PREFIX, FimAutoregressiveConfig, FimAutoregressiveModel, Fim
 from ..model.tokenizer import iter_corpus_texts, load_tokenizer, save_tokenizer, train_tokenizer
 from .autoregressive import autoregressive_loss, collate_autoregressive, middle_loss
 from .examples import Batch, collate, make_example
+from .workers import GradientSync, run_workers
 
 log = logging.getLogger("fim_server.train")
 
@@ -179,7 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-minutes", type=float, default=None, help="stop this invocation after N minutes")
     parser.add_argument("--eval-every", type=int, default=250, help="steps between held-out evaluations")
     parser.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads per worker (default: all cores for one worker, 1 for several)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="data-parallel CPU processes, one per core; each takes batch-size/workers examples")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="auto uses a CUDA GPU when torch sees one, else the CPU")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CPU")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--init-from", type=Path, default=None,
@@ -187,22 +193,66 @@ def main(argv: list[str] | None = None) -> int:
                              "ignored when the run folder already has a checkpoint")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-
+    problem = _parallel_problem(args)
+    if problem:
+        parser.error(problem)
     args.run.mkdir(parents=True, exist_ok=True)
     checkpoint_path = args.run / "checkpoint.pt"
-    if args.init_from and not checkpoint_path.exists() and not (args.run / "tokenizer").exists():
+    if checkpoint_path.exists():
+        saved = torch.load(checkpoint_path, weights_only=False, map_location="cpu").get("objective", "diffusion")
+        if args.objective not in (None, saved):
+            parser.error(f"{checkpoint_path} holds a {saved} run, not {args.objective}: "
+                         f"drop --objective to resume it or pass another --run folder")
+    elif args.init_from and not (args.run / "tokenizer").exists():
         load_tokenizer(args.init_from).save_pretrained(str(args.run / "tokenizer"))
+    prepare_tokenizer(args.run, args.corpus, args.vocab_size)  # once, before any worker starts
+    if args.workers > 1:
+        return run_workers(train_worker, args, args.workers)
+    return train_worker(0, 1, args)
+
+
+def _parallel_problem(args) -> str | None:
+    """Why --workers, --device and --batch-size do not fit together, or None."""
+    if args.workers < 1:
+        return f"invalid --workers {args.workers}: use 1 or more"
+    if args.batch_size % args.workers:
+        return (f"--batch-size {args.batch_size} does not split evenly over --workers {args.workers}: "
+                f"use a multiple of {args.workers}")
+    if args.workers > 1 and args.device == "cuda":
+        return "--workers is for CPU cores; with --device cuda use one worker"
+    if args.device == "cuda" and not torch.cuda.is_available():
+        return "--device cuda: torch sees no CUDA GPU here; use --device cpu or auto"
+    return None
+
+
+def _device(args) -> torch.device:
+    if args.device == "cuda" or (args.device == "auto" and args.workers == 1 and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def _to_device(batch: Batch, device: torch.device) -> Batch:
+    if device.type == "cpu":
+        return batch
+    return Batch(*(getattr(batch, f.name).to(device) for f in fields(Batch)))
+
+
+def train_worker(rank: int, world: int, args) -> int:
+    """Train as worker ``rank`` of ``world``; worker 0 evaluates, exports and checkpoints."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    elif world > 1:
+        torch.set_num_threads(1)
+    lead, device = rank == 0, _device(args)
+    checkpoint_path = args.run / "checkpoint.pt"
     tokenizer = prepare_tokenizer(args.run, args.corpus, args.vocab_size)
     if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, weights_only=False)
+        state = torch.load(checkpoint_path, weights_only=False, map_location="cpu")
         objective = OBJECTIVES[state.get("objective", "diffusion")]
-        if args.objective not in (None, objective.name):
-            parser.error(f"{checkpoint_path} holds a {objective.name} run, not {args.objective}: "
-                         f"drop --objective to resume it or pass another --run folder")
         config = objective.config_class(**state["config"])
-        log.info("resuming from %s at step %d", checkpoint_path, state["step"])
+        if lead:
+            log.info("resuming from %s at step %d", checkpoint_path, state["step"])
     else:
         state = None
         objective = OBJECTIVES[args.objective or "diffusion"]
@@ -215,15 +265,13 @@ def main(argv: list[str] | None = None) -> int:
         config = objective.config_class(**size)
     torch.manual_seed(args.seed)
     model = objective.model_class(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     step, tokens_seen, best_valid = 0, 0, float("inf")
     prior_steps = 0  # optimizer steps behind the weights of --init-from
     if state is None and args.init_from:
-        initial = objective.model_class.from_pretrained(str(args.init_from))
-        config = initial.config
-        model = initial
-        optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
-        log.info("starting from the weights in %s", args.init_from)
+        model = objective.model_class.from_pretrained(str(args.init_from))
+        config = model.config
+        if lead:
+            log.info("starting from the weights in %s", args.init_from)
         previous = args.init_from / "training.json"
         if previous.exists():
             # Count the tokens the weights have already seen, and export only
@@ -232,23 +280,32 @@ def main(argv: list[str] | None = None) -> int:
             tokens_seen = int(info.get("tokens_seen", 0))
             prior_steps = int(info.get("step", 0))
             best_valid = float(info.get("valid_loss", best_valid))
-            log.info("it has seen %.2fM tokens, held-out loss %.3f", tokens_seen / 1e6, best_valid)
+            if lead:
+                log.info("it has seen %.2fM tokens, held-out loss %.3f", tokens_seen / 1e6, best_valid)
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, tokens_seen, best_valid = state["step"], state["tokens_seen"], state["best_valid"]
         prior_steps = state.get("prior_steps", 0)
-    log.info("model: %.2fM parameters, objective %s, layout %s", sum(p.numel() for p in model.parameters()) / 1e6,
-             objective.name, getattr(config, "attention_layout", "causal PSM"))
+    if lead:
+        log.info("model: %.2fM parameters, objective %s, layout %s, %s, %d worker(s)",
+                 sum(p.numel() for p in model.parameters()) / 1e6, objective.name,
+                 getattr(config, "attention_layout", "causal PSM"), device.type, world)
 
     texts = load_texts(args.corpus / "train.jsonl")
-    valid_texts = load_texts(args.corpus / "valid.jsonl")
     # The example stream continues from the weights' total step count, so a run that starts from an
     # exported model draws new examples instead of replaying the ones that model was trained on.
-    sampler = ExampleSampler(texts, tokenizer, config, seed=args.seed + prior_steps + step,
+    # Every further worker draws its own stream.
+    seed = args.seed + prior_steps + step
+    sampler = ExampleSampler(texts, tokenizer, config, seed=seed if rank == 0 else f"{seed}/worker{rank}",
                              collate_fn=objective.collate)
-    valid_sampler = ExampleSampler(valid_texts, tokenizer, config, seed=4321, collate_fn=objective.collate)
-    valid_batches = [valid_sampler.batch(16) for _ in range(8)]
+    valid_batches = []
+    if lead:
+        valid_sampler = ExampleSampler(load_texts(args.corpus / "valid.jsonl"), tokenizer, config, seed=4321,
+                                       collate_fn=objective.collate)
+        valid_batches = [_to_device(valid_sampler.batch(16), device) for _ in range(8)]
     history_path = args.run / "history.jsonl"
 
     def save() -> None:
@@ -261,37 +318,40 @@ def main(argv: list[str] | None = None) -> int:
         torch.save(state, checkpoint_path.with_suffix(".tmp"))
         os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
 
+    sync = GradientSync(world)
     start = time.monotonic()
     window_tokens, window_start = 0, time.monotonic()
     model.train()
-    bar = tqdm(total=args.max_steps, initial=step, dynamic_ncols=True, mininterval=5)
+    bar = tqdm(total=args.max_steps, initial=step, dynamic_ncols=True, mininterval=5) if lead else None
     while step < args.max_steps:
-        if args.max_minutes and time.monotonic() - start > args.max_minutes * 60:
-            break
-        batch = sampler.batch(args.batch_size)
+        batch = _to_device(sampler.batch(args.batch_size // world), device)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
             loss = objective.train_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        out_of_time = bool(args.max_minutes and time.monotonic() - start > args.max_minutes * 60)
+        loss_sum, real_tokens, stop_votes = sync.average(
+            model.parameters(), [loss.item(), float((batch.segment_ids != 3).sum()), float(out_of_time)])
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         step += 1
-        real_tokens = int((batch.segment_ids != 3).sum())
-        tokens_seen += real_tokens
-        window_tokens += real_tokens
+        tokens_seen += int(real_tokens)
+        window_tokens += int(real_tokens)
+        train_loss = loss_sum / world
         elapsed = time.monotonic() - window_start
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{window_tokens / max(elapsed, 1e-9):.0f}",
-                        tokens=f"{tokens_seen / 1e6:.2f}M")
-        if step % args.eval_every == 0 or step == args.max_steps:
+        if lead:
+            bar.update(1)
+            bar.set_postfix(loss=f"{train_loss:.3f}", tok_s=f"{window_tokens / max(elapsed, 1e-9):.0f}",
+                            tokens=f"{tokens_seen / 1e6:.2f}M")
+        if lead and (step % args.eval_every == 0 or step == args.max_steps):
             valid = evaluate(model, valid_batches, objective.valid_loss)
-            record = {"step": step, "tokens": tokens_seen, "train_loss": loss.item(), "valid_loss": valid,
+            record = {"step": step, "tokens": tokens_seen, "train_loss": train_loss, "valid_loss": valid,
                       "tokens_per_s": window_tokens / max(elapsed, 1e-9), "time": time.time()}
             with open(history_path, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
-            log.info("step %d: train %.3f, held-out %.3f, %.0f tokens/s", step, loss.item(), valid, record["tokens_per_s"])
+            log.info("step %d: train %.3f, held-out %.3f, %.0f tokens/s", step, train_loss, valid, record["tokens_per_s"])
             window_tokens, window_start = 0, time.monotonic()
             if valid < best_valid:
                 best_valid = valid
@@ -299,11 +359,15 @@ def main(argv: list[str] | None = None) -> int:
                     export(model, tokenizer, args.export,
                            {"step": prior_steps + step, "tokens_seen": tokens_seen, "valid_loss": valid,
                             "seed": args.seed, "init_from": str(args.init_from) if args.init_from else None})
-        if step % args.save_every == 0:
+        if lead and step % args.save_every == 0:
             save()
-    save()
-    bar.close()
-    log.info("stopped at step %d, %.2fM tokens, best held-out loss %.3f", step, tokens_seen / 1e6, best_valid)
+        if stop_votes:
+            break
+    sync.check_in_sync(model.parameters())
+    if lead:
+        save()
+        bar.close()
+        log.info("stopped at step %d, %.2fM tokens, best held-out loss %.3f", step, tokens_seen / 1e6, best_valid)
     return 0
 
 
