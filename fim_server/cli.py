@@ -29,12 +29,16 @@ def add_engine_location_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--socket", dest="daemon_socket", metavar="PATH",
                         help="the daemon's Unix socket for --engine daemon (default: "
                              "$XDG_RUNTIME_DIR/fim-server/daemon.sock, else a private folder in the temp directory)")
+    parser.add_argument("--idle-timeout", dest="daemon_idle_timeout", type=int, metavar="SECONDS",
+                        help="with --engine daemon: seconds without requests before a daemon that this command "
+                             "starts exits; 0 never exits (default: the idle_timeout setting, 1800 unless set)")
 
 
 def setting_overrides(args) -> dict:
     """Settings given on the command line; None where an option was not given."""
     return {"model": args.model, "dtype": args.dtype, "threads": args.threads, "effort": args.effort,
-            "engine": getattr(args, "engine_location", None), "socket": getattr(args, "daemon_socket", None)}
+            "engine": getattr(args, "engine_location", None), "socket": getattr(args, "daemon_socket", None),
+            "idle_timeout": getattr(args, "daemon_idle_timeout", None)}
 
 
 def settings_from(args) -> Settings:

@@ -13,6 +13,7 @@ The TOML file is ``$FIM_SERVER_CONFIG`` when set, else
     max_lines = 20
     engine = "local"        # or "daemon": share one model process (`fim-server serve`) between editors
     socket = ""             # the daemon's Unix socket; "" is $XDG_RUNTIME_DIR/fim-server/daemon.sock
+    idle_timeout = 1800     # seconds without requests before a daemon that a client starts exits; 0: never
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Settings:
     # "daemon": fills go to the shared model daemon, which the first client starts.
     engine: str = "local"
     socket: str = ""  # the daemon's socket path; "" picks the default location
+    # Seconds without requests before a daemon started by a client exits; 0 keeps it running.
+    idle_timeout: int = 1800
 
 
 ENV_NAMES = {f.name: f"FIM_SERVER_{f.name.upper()}" for f in fields(Settings)}
@@ -63,6 +66,13 @@ def socket_path_problem(path: str) -> str | None:
         return f"longer than {MAX_SOCKET_PATH_BYTES} bytes, the limit for Unix socket paths; use a shorter path"
     if not Path(path).parent.is_dir():
         return f"folder {Path(path).parent} does not exist; create it with mode 700 or use another folder"
+    return None
+
+
+def idle_timeout_problem(value: object) -> str | None:
+    """Return why ``value`` cannot be the daemon's idle timeout, or None when it can."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return "use a whole number of seconds >= 0 (0 keeps the daemon running until it is stopped)"
     return None
 
 
@@ -85,6 +95,9 @@ def validate(settings: Settings) -> Settings:
     if settings.engine not in ENGINE_LOCATIONS:
         raise ConfigError(f"invalid engine {settings.engine!r}: use 'local' (load the model in this process) or "
                           "'daemon' (share one model process, `fim-server serve`, between editors)")
+    problem = idle_timeout_problem(settings.idle_timeout)
+    if problem:
+        raise ConfigError(f"invalid idle_timeout {settings.idle_timeout!r}: {problem}")
     if settings.socket:
         socket = str(Path(settings.socket).expanduser())
         problem = socket_path_problem(socket)

@@ -17,7 +17,7 @@ log = logging.getLogger("fim_server.daemon.remote")
 def spawn_args_from_settings(settings) -> list[str]:
     """Command-line options that make a started daemon load the model these settings name."""
     return ["--model", str(settings.model), "--dtype", settings.dtype, "--threads", str(settings.threads),
-            "--effort", settings.effort]
+            "--effort", settings.effort, "--idle-timeout", str(settings.idle_timeout)]
 
 
 def check_daemon_settings(pong: PongReply, socket_path: Path, *, model: str | Path | None, dtype: str | None,

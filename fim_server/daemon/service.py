@@ -23,15 +23,15 @@ from .locations import LocationError, check_socket_path, default_socket_path
 
 log = logging.getLogger("fim_server.daemon.service")
 
-DEFAULT_IDLE_TIMEOUT = 1800.0
-
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    from ..config import Settings
+
     parser.add_argument("--socket", help="Unix socket path (default: $XDG_RUNTIME_DIR/fim-server/daemon.sock, "
                                          "else a private folder in the temp directory)")
     parser.add_argument("--idle-timeout", type=float, default=None,
-                        help="seconds without requests before the daemon exits; 0 never exits "
-                             f"(default {DEFAULT_IDLE_TIMEOUT:g}, or 0 with --http-port)")
+                        help="seconds without requests before the daemon exits; 0 never exits (default: the "
+                             f"idle_timeout setting, {Settings().idle_timeout} unless set, or 0 with --http-port)")
     parser.add_argument("--stop", action="store_true", help="ask the daemon on --socket to shut down, then exit")
     parser.add_argument("--http-port", type=int, help="also serve the HTTP API on this TCP port")
     parser.add_argument("--host", help="HTTP listen address (default 127.0.0.1); any other address must be "
@@ -138,7 +138,8 @@ async def serve(args, engine, settings, socket_path: Path) -> str:
 
     idle = args.idle_timeout
     if idle is None:
-        idle = 0.0 if args.http_port is not None else DEFAULT_IDLE_TIMEOUT
+        # HTTP clients cannot start a daemon again, so one that serves HTTP stays up without --idle-timeout.
+        idle = 0.0 if args.http_port is not None else float(settings.idle_timeout)
     scripted = args.engine == "fake"
     daemon = DaemonServer(engine, socket_path=socket_path, idle_timeout=idle,
                           model=None if scripted else str(settings.model),

@@ -115,7 +115,8 @@ def daemon_loader(settings: Settings, socket: str | None, test_script: str | Non
         from ..daemon import DaemonError, LocationError, RemoteEngine, spawn_args_from_settings
 
         if test_script:
-            spawn_args = ["--engine", "fake", "--fake-script", test_script]
+            spawn_args = ["--engine", "fake", "--fake-script", test_script,
+                          "--idle-timeout", str(settings.idle_timeout)]
         else:
             spawn_args = spawn_args_from_settings(replace(settings, model=model_path))
         engine = None
@@ -134,14 +135,17 @@ def daemon_loader(settings: Settings, socket: str | None, test_script: str | Non
     return load
 
 
-def choose_loader(settings: Settings, *, engine: str | None = None,
-                  socket: str | None = None) -> tuple[PipelineLoader, str]:
+def choose_loader(settings: Settings, *, engine: str | None = None, socket: str | None = None,
+                  idle_timeout: int | None = None) -> tuple[PipelineLoader, str]:
     """Return (loader, engine kind) for ``engine``, "local" or "daemon" (default: ``settings.engine``).
 
-    The scripted test engine replaces the model when its variable is set: in
-    this process for "local", inside the started daemon for "daemon".
+    ``socket`` and ``idle_timeout`` replace the settings of the same name when
+    given. The scripted test engine replaces the model when its variable is
+    set: in this process for "local", inside the started daemon for "daemon".
     """
     engine = engine or settings.engine
+    if idle_timeout is not None:
+        settings = replace(settings, idle_timeout=idle_timeout)
     spec = os.environ.get(TEST_ENGINE_VARIABLE)
     if spec:
         log.warning("$%s is set: serving the scripted test engine, not a model", TEST_ENGINE_VARIABLE)

@@ -108,6 +108,10 @@ class FimLanguageServer(LanguageServer):
         if any(getattr(previous, name) != getattr(current, name) for name in _SUGGESTION_FIELDS):
             self.service.cache.clear()
         changed_engine = any(getattr(previous, name) != getattr(current, name) for name in _ENGINE_FIELDS)
+        # A new idle timeout applies to daemons that the reloaded pipeline starts. Reconnecting to a
+        # running daemon is cheap, and that daemon keeps its own timeout.
+        if previous.idle_timeout != current.idle_timeout and self.engine_kind == "daemon":
+            changed_engine = True
         if changed_engine and self._initialized:
             self.start_task(self.load_model())
         log.info("settings from %s applied: %s", source, current)
@@ -121,7 +125,8 @@ class FimLanguageServer(LanguageServer):
 
     async def load_model(self) -> None:
         path = self.model_path
-        loader, kind = choose_loader(self.server_settings, engine=self.settings.engine, socket=self.settings.socket)
+        loader, kind = choose_loader(self.server_settings, engine=self.settings.engine, socket=self.settings.socket,
+                                     idle_timeout=self.settings.idle_timeout)
         self.tell_user(f"loading the {kind} engine from {path}")
         try:
             await self.pipelines.load(path, on_replace=self.service.cancel_all, loader=loader)

@@ -21,6 +21,8 @@ Keys, as editors send them::
     engine            "local" (the model loads in the server) or "daemon" (the shared model daemon,
                       started when none runs); null: the server default
     daemonSocket      absolute path of the daemon's Unix socket; "" or null: the server default
+    daemonIdleTimeout seconds without requests before a daemon that the server starts exits, 0 for
+                      never; null: the server default
 
 An invalid value rejects the whole layer: the caller keeps the last good
 settings and reports the error to the user.
@@ -32,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..config import ENGINE_LOCATIONS, socket_path_problem
+from ..config import ENGINE_LOCATIONS, idle_timeout_problem, socket_path_problem
 from ..engine.types import EFFORTS
 from ..pipeline import MAX_DOCUMENT_CHARS
 
@@ -61,6 +63,7 @@ class LspSettings:
     max_document_chars: int = 2_000_000
     engine: str | None = None  # None: the engine setting the server was started with
     socket: str | None = None  # None: the socket setting the server was started with
+    idle_timeout: int | None = None  # None: the idle_timeout setting the server was started with
 
     def language_enabled(self, language_id: str) -> bool:
         if language_id in self.languages:
@@ -112,6 +115,13 @@ def _socket_path(value):
     return (None, problem) if problem else (path, None)
 
 
+def _idle_timeout(value):
+    if value is None:
+        return None, None
+    problem = idle_timeout_problem(value)
+    return (None, problem) if problem else (value, None)
+
+
 def _languages(value):
     problem = 'use an object such as {"*": true, "markdown": false}'
     if not isinstance(value, Mapping):
@@ -135,6 +145,7 @@ _KEYS = {
     "maxDocumentChars": ("max_document_chars", _whole_number(1, MAX_DOCUMENT_CHARS)),
     "engine": ("engine", _engine),
     "daemonSocket": ("socket", _socket_path),
+    "daemonIdleTimeout": ("idle_timeout", _idle_timeout),
 }
 KNOWN_KEYS = tuple(_KEYS)
 

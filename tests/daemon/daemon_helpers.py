@@ -1,6 +1,7 @@
 """Helpers for tests that start daemons: short socket paths and a shutdown that tolerates a dead daemon."""
 
 import tempfile
+import time
 from pathlib import Path
 
 from fim_server.daemon.client import DaemonClient, DaemonError
@@ -18,3 +19,13 @@ def stop_daemon(client: DaemonClient) -> None:
     except (DaemonError, OSError):
         pass
     client.close()
+
+
+def wait_until(condition, timeout: float = 60.0) -> bool:
+    """Poll ``condition`` until it returns true or ``timeout`` seconds pass; return whether it did."""
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

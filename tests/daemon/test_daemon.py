@@ -10,7 +10,7 @@ import time
 
 import msgspec
 import pytest
-from daemon_helpers import short_socket_path, stop_daemon
+from daemon_helpers import short_socket_path, stop_daemon, wait_until
 
 from fim_server.daemon import protocol
 from fim_server.daemon.client import DaemonClient, DaemonError
@@ -20,15 +20,6 @@ from fim_server.engine.sampler import FillCancelled
 from fim_server.pipeline import CompletionPipeline, CompletionRequest
 
 FAKE = ["--engine", "fake", "--idle-timeout", "120"]
-
-
-def wait_until(condition, timeout: float = 60.0) -> bool:
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture(scope="module")

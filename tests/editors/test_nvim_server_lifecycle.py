@@ -102,7 +102,7 @@ def test_daemon_engine_options(start_nvim, tmp_path):
     # A short folder, because pytest's tmp_path can exceed the 107-byte limit of Unix socket paths.
     socket = Path(tempfile.mkdtemp(prefix="fimd-nvim-", dir="/tmp")) / "daemon.sock"
     session = start_nvim(engine_script(rules=RULES, text=""))
-    session.setup(engine="daemon", daemon_socket=str(socket))
+    session.setup(engine="daemon", daemon_socket=str(socket), daemon_idle_timeout=600)
     try:
         session.open(tmp_path / "example.py", "")
         session.wait_attached()
@@ -112,6 +112,7 @@ def test_daemon_engine_options(start_nvim, tmp_path):
         assert stats["engine"] == "daemon"
         assert stats["daemon"]["socket"] == str(socket)
         assert socket.is_socket()
+        assert "idle timeout 600 s)" in socket.with_suffix(".log").read_text(), "the started daemon's idle timeout"
     finally:
         # The server started the daemon, and the daemon outlives it until its idle timeout.
         subprocess.run([SERVER_COMMAND, "serve", "--stop", "--socket", str(socket)], capture_output=True, timeout=60)
@@ -120,11 +121,14 @@ def test_daemon_engine_options(start_nvim, tmp_path):
 
 def test_invalid_engine_options(start_nvim):
     session = start_nvim()
-    session.setup(engine="remote", daemon_socket="daemon.sock", typing_effort="fast", cmd=["true"])
+    session.setup(engine="remote", daemon_socket="daemon.sock", typing_effort="fast", daemon_idle_timeout=-1,
+                  cmd=["true"])
     warnings = messages(session, WARN)
     assert any("invalid engine" in warning and "remote" in warning for warning in warnings), warnings
     assert any("invalid daemon_socket" in warning for warning in warnings), warnings
+    assert any("invalid daemon_idle_timeout -1" in warning for warning in warnings), warnings
     assert any("invalid typing_effort" in warning and "fast" in warning for warning in warnings), warnings
     assert session.lua("return require('fim_server').options.engine") is None
     assert session.lua("return require('fim_server').options.daemon_socket") is None
+    assert session.lua("return require('fim_server').options.daemon_idle_timeout") is None
     assert session.lua("return require('fim_server').options.typing_effort") == "instant"

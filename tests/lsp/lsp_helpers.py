@@ -24,6 +24,7 @@ from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from fim_server.daemon.client import DaemonClient, DaemonError
 from fim_server.lsp.engines import TEST_ENGINE_VARIABLE
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -166,3 +167,13 @@ async def start_session(client: LanguageClient, params: types.InitializeParams) 
     result = await client.initialize_session(params)
     await wait_for_log(client, "model ready")
     return result
+
+
+def stop_daemon_on(socket: Path) -> None:
+    """Shut down the daemon on ``socket`` if one listens there."""
+    client = DaemonClient(socket, autostart=False)
+    try:
+        client.shutdown()
+    except (DaemonError, OSError):
+        pass
+    client.close()

@@ -24,6 +24,7 @@ from lsp_helpers import (
     server_config,
     start_session,
     stats,
+    stop_daemon_on,
     wait_for_log,
     wait_for_show,
 )
@@ -66,16 +67,6 @@ def stop_daemons():
     yield
     for socket in (SHARED_SOCKET, SLOW_SOCKET, BROKEN_SOCKET, FRAGILE_SOCKET):
         stop_daemon_on(socket)
-
-
-def stop_daemon_on(socket: Path) -> None:
-    """Shut down the daemon on ``socket`` if one listens there."""
-    client = DaemonClient(socket, autostart=False)
-    try:
-        client.shutdown()
-    except (DaemonError, OSError):
-        pass
-    client.close()
 
 
 @pytest_lsp.fixture(config=daemon_config(SHARED_SCRIPT, SHARED_SOCKET), scope="module")

@@ -169,3 +169,21 @@ async def test_layers_unit():
     state.update("workspace", None, "workspace")
     assert state.current.effort == "high"
     assert state.current.language_enabled("rust") is True
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "600", True])
+async def test_invalid_daemon_idle_timeout_unit(value):
+    state = SettingsState(LspSettings())
+    with pytest.raises(SettingsError, match=rf"daemonIdleTimeout={value!r}: use a whole number of seconds >= 0"):
+        state.update("workspace", {"fimServer": {"daemonIdleTimeout": value}}, "workspace")
+    assert state.current.idle_timeout is None
+
+
+async def test_daemon_idle_timeout_layers_unit():
+    state = SettingsState(LspSettings())
+    state.update("initializationOptions", {"daemonIdleTimeout": 0}, "initializationOptions")
+    assert state.current.idle_timeout == 0
+    state.update("workspace", {"fimServer": {"daemonIdleTimeout": 90}}, "workspace")
+    assert state.current.idle_timeout == 90
+    state.update("workspace", {"fimServer": {"daemonIdleTimeout": None}}, "workspace")
+    assert state.current.idle_timeout is None, "null selects the server's own setting"

@@ -25,13 +25,14 @@ export interface ClientSettings {
     inStrings: ScopeBehaviour;
     engine: Engine;
     daemonSocket: string;
+    daemonIdleTimeout: number | null;
     timeoutMs: number;
 }
 
 /**
  * The settings object the server reads from initializationOptions and
- * workspace/didChangeConfiguration. An empty modelPath or daemonSocket and a null engine select
- * the server's own setting.
+ * workspace/didChangeConfiguration. An empty modelPath or daemonSocket and a null engine or
+ * daemonIdleTimeout select the server's own setting.
  */
 export interface ServerSettings {
     modelPath: string;
@@ -44,6 +45,7 @@ export interface ServerSettings {
     inStrings: ScopeBehaviour;
     engine: Exclude<Engine, 'default'> | null;
     daemonSocket: string;
+    daemonIdleTimeout: number | null;
 }
 
 export const DEFAULT_LANGUAGES = [
@@ -73,6 +75,19 @@ class SettingsReader {
         }
         this.reject(key, value, `use a whole number from ${min} to ${max}`, fallback);
         return fallback;
+    }
+
+    /** Reads a whole number of at least `min`, or null (the default) for the server's own setting. */
+    optionalInteger(key: string, min: number): number | null {
+        const value = this.config.get<unknown>(key, null);
+        if (value === null || value === undefined) {
+            return null;
+        }
+        if (typeof value === 'number' && Number.isInteger(value) && value >= min) {
+            return value;
+        }
+        this.reject(key, value, `use a whole number from ${min} up, or null for the server's own setting`, null);
+        return null;
     }
 
     text(key: string, fallback: string, allowEmpty: boolean): string {
@@ -128,6 +143,7 @@ export function readSettings(): { settings: ClientSettings; problems: string[] }
         inStrings: reader.choice('inStrings', SCOPE_BEHAVIOURS, 'line'),
         engine: reader.choice('engine', ENGINES, 'default'),
         daemonSocket: reader.text('daemonSocket', '', true),
+        daemonIdleTimeout: reader.optionalInteger('daemonIdleTimeout', 0),
         timeoutMs: reader.integer('timeoutMs', 5000, 100, 60000),
     };
     if (settings.debounceMinMs > settings.debounceMaxMs) {
@@ -151,6 +167,7 @@ export function serverSettings(settings: ClientSettings): ServerSettings {
         inStrings: settings.inStrings,
         engine: settings.engine === 'default' ? null : settings.engine,
         daemonSocket: settings.daemonSocket,
+        daemonIdleTimeout: settings.daemonIdleTimeout,
     };
 }
 

@@ -139,7 +139,7 @@ describe('engine and daemon socket', () => {
     let session;
 
     before(async () => {
-        session = await h.activate({ engine: 'daemon', daemonSocket: socket }, { engine: ENGINE });
+        session = await h.activate({ engine: 'daemon', daemonSocket: socket, daemonIdleTimeout: 600 }, { engine: ENGINE });
         await h.waitReady(session);
     });
 
@@ -157,6 +157,27 @@ describe('engine and daemon socket', () => {
         assert.ok(line.includes(`socket='${socket}'`), line);
         assert.match(h.logText(), /model ready: .* \(daemon engine\)/);
         assert.ok(fs.statSync(socket).isSocket());
+    });
+
+    test('started daemon gets the idle timeout', () => {
+        const [line] = appliedLines('initializationOptions');
+        assert.match(line, /idle_timeout=600/);
+        const daemonLog = fs.readFileSync(path.join(folder, 'daemon.log'), 'utf8');
+        assert.match(daemonLog, /idle timeout 600 s\)/);
+        assert.doesNotMatch(daemonLog, /idle timeout 1800 s\)/);
+    });
+
+    test('invalid idle timeout falls back to the server setting', async () => {
+        h.editor.setSetting('fimServer.daemonIdleTimeout', -1);
+        const warning = await h.waitFor(() => h.control.messages.find((item) => item.message.includes('daemonIdleTimeout')),
+            'a warning about daemonIdleTimeout');
+        assert.equal(warning.level, 'warning');
+        assert.match(warning.message, /invalid fimServer\.daemonIdleTimeout -1: use a whole number from 0 up, or null for the server's own setting; using null/);
+        await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes('idle_timeout=None')),
+            'the server to apply the default idle timeout');
+        // With the daemon engine, a new idle timeout reloads the pipeline, so later daemon starts get it.
+        await h.waitReady(session);
+        h.editor.setSetting('fimServer.daemonIdleTimeout', undefined);
     });
 
     test('suggestion comes through the daemon', async () => {

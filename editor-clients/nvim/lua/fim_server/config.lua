@@ -25,6 +25,8 @@ M.ENGINES = { 'local', 'daemon' }
 --- @field in_strings 'on'|'line'|'off' suggestions inside string literals
 --- @field engine 'local'|'daemon'|nil where the model runs; nil uses the server's own engine setting
 --- @field daemon_socket string? the model daemon's Unix socket; nil uses the server's socket setting
+--- @field daemon_idle_timeout integer? seconds without requests before a daemon that the server starts
+--- exits, 0 for never; nil uses the server's idle_timeout setting
 --- @field timeout_ms integer drop a request that has no reply after this long
 --- @field auto_trigger boolean request after typing; false waits for the trigger key
 --- @field native boolean use vim.lsp.inline_completion (Neovim 0.12+) when it exists
@@ -48,6 +50,7 @@ M.defaults = {
   in_strings = 'line',
   engine = nil,
   daemon_socket = nil,
+  daemon_idle_timeout = nil,
   timeout_ms = 5000,
   auto_trigger = true,
   native = false,
@@ -105,6 +108,10 @@ local CHECKS = {
     function(v) return v == nil or (type(v) == 'string' and (v:sub(1, 1) == '/' or v:sub(1, 1) == '~')) end,
     'nil or an absolute socket path',
   },
+  daemon_idle_timeout = {
+    function(v) return v == nil or is_integer_in(0, math.huge)(v) end,
+    'nil or a whole number of seconds >= 0 (0 keeps the daemon running)',
+  },
   timeout_ms = { is_integer_in(100, 60000), 'a whole number of milliseconds from 100 to 60000' },
   auto_trigger = { function(v) return type(v) == 'boolean' end, 'true or false' },
   native = { function(v) return type(v) == 'boolean' end, 'true or false' },
@@ -154,8 +161,8 @@ function M.resolve(user)
 end
 
 --- Builds the settings object that the server reads from initializationOptions and
---- workspace/didChangeConfiguration. An empty modelPath or daemonSocket, and a missing engine,
---- select the server's own setting.
+--- workspace/didChangeConfiguration. An empty modelPath or daemonSocket, and a missing engine or
+--- daemonIdleTimeout, select the server's own setting.
 --- @param options fim_server.Options
 --- @return table
 function M.server_settings(options)
@@ -170,6 +177,7 @@ function M.server_settings(options)
     inStrings = options.in_strings,
     engine = options.engine,
     daemonSocket = options.daemon_socket or '',
+    daemonIdleTimeout = options.daemon_idle_timeout,
   }
 end
 
