@@ -61,11 +61,14 @@ def test_command_line_turns_idle_exit_off(random_model_path, tmp_path):
 
 def test_invalid_idle_timeout_stops_the_command(random_model_path, tmp_path):
     socket = short_socket_path("fimd-idle-")
-    completed = complete_through_daemon(socket, random_model_path, tmp_path,
-                                        environ={"FIM_SERVER_IDLE_TIMEOUT": "soon"})
-    assert completed.returncode == 2
-    assert "invalid idle_timeout 'soon' in $FIM_SERVER_IDLE_TIMEOUT: expected a whole number" in completed.stderr
-    assert not socket.exists(), "no daemon starts with an invalid setting"
+    try:
+        completed = complete_through_daemon(socket, random_model_path, tmp_path,
+                                            environ={"FIM_SERVER_IDLE_TIMEOUT": "soon"})
+        assert completed.returncode == 2
+        assert "invalid idle_timeout 'soon' in $FIM_SERVER_IDLE_TIMEOUT: expected a whole number" in completed.stderr
+        assert not socket.exists(), "no daemon starts with an invalid setting"
+    finally:
+        stop_daemon_on(socket)
 
 
 def test_serve_reads_idle_timeout_setting(random_model_path):
