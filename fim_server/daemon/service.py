@@ -29,8 +29,8 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--socket", help="Unix socket path (default: $XDG_RUNTIME_DIR/fim-server/daemon.sock, "
                                          "else a private folder in the temp directory)")
-    parser.add_argument("--idle-timeout", type=float, default=None,
-                        help="seconds without requests before the daemon exits; 0 never exits (default: the "
+    parser.add_argument("--idle-timeout", type=int, default=None,
+                        help="whole seconds without requests before the daemon exits; 0 never exits (default: the "
                              f"idle_timeout setting, {Settings().idle_timeout} unless set, or 0 with --http-port)")
     parser.add_argument("--stop", action="store_true", help="ask the daemon on --socket to shut down, then exit")
     parser.add_argument("--http-port", type=int, help="also serve the HTTP API on this TCP port")
@@ -178,8 +178,13 @@ def run_service(args, load_settings) -> int:
     """Entry point of ``fim-server serve``; ``load_settings(args)`` returns validated Settings."""
     import uvloop
 
+    from ..config import idle_timeout_problem
     from .server import DaemonAlreadyRunning
 
+    problem = None if args.idle_timeout is None else idle_timeout_problem(args.idle_timeout)
+    if problem:
+        print(f"error: invalid --idle-timeout {args.idle_timeout!r}: {problem}", file=sys.stderr)
+        return 2
     try:
         socket_path = check_socket_path(Path(args.socket)) if args.socket else default_socket_path()
     except LocationError as exc:

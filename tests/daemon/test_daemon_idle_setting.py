@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from daemon_helpers import short_socket_path, stop_daemon, wait_until
 
 from fim_server.daemon.client import DaemonClient
@@ -78,3 +79,19 @@ def test_serve_reads_idle_timeout_setting(random_model_path):
     assert completed.returncode == 0, completed.stderr
     assert "idle timeout 1 s)" in completed.stderr
     assert "daemon stopped: idle for" in completed.stderr
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("-1", "invalid --idle-timeout -1: use a whole number of seconds >= 0 (0 keeps the daemon running"),
+    ("1.5", "argument --idle-timeout: invalid int value: '1.5'"),
+], ids=["negative", "fraction"])
+def test_serve_rejects_invalid_idle_timeout(value, message):
+    socket = short_socket_path("fimd-idle-")
+    try:
+        completed = run_cli("serve", "--engine", "fake", "--socket", str(socket), "--idle-timeout", value,
+                            timeout=120)
+        assert completed.returncode == 2, completed.stderr
+        assert message in completed.stderr
+        assert "daemon listening" not in completed.stderr, "no daemon starts with an invalid idle timeout"
+    finally:
+        stop_daemon_on(socket)
