@@ -29,6 +29,7 @@ from .common import (
     OllamaDialect,
     LOOPBACK_HOST_NAMES,
     OpenAIDialect,
+    SCRIPTED_ENGINE_NAME,
     check_api_key,
     check_host,
 )
@@ -41,11 +42,14 @@ CLIENT_CLOSED_REQUEST = 499  # nginx's code for a client that left; the reply go
 
 
 class HttpApp:
-    """What the endpoints share: the completion service, the options and the metrics."""
+    """Shared state of the endpoints: the completion service, the options, the served model name and the metrics."""
 
     def __init__(self, service: CompletionService, options: HttpOptions) -> None:
         self.service = service
         self.options = options
+        self.scripted = service.engine.kind == "fake"
+        # The name that /v1/models, /api/tags and completion replies report for the engine that serves.
+        self.model_name = SCRIPTED_ENGINE_NAME if self.scripted else options.model_name
         self.metrics = HttpMetrics()
 
 
@@ -83,7 +87,7 @@ def _endpoint(app: HttpApp, path: str, dialect: Dialect, handler, *, public: boo
 async def _health(request: Request, app: HttpApp) -> Response:
     """Report what serves completions: the engine kind and its model folder, or that the scripted engine runs."""
     kind = app.service.engine.kind
-    if kind == "fake":
+    if app.scripted:
         return JSONResponse({"status": "ok", "engine": kind, "model": None, "model_path": None, "scripted": True,
                              "message": "a scripted test engine serves the requests, not a model"})
     return JSONResponse({"status": "ok", "engine": kind, "model": app.options.model_name,

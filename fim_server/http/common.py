@@ -22,6 +22,8 @@ JSON_MEDIA_TYPE = "application/json"
 # Host header names (any port) accepted by a server bound to a loopback address. A web page that
 # rebinds its own DNS name to 127.0.0.1 still sends that name, so it gets 403.
 LOOPBACK_HOST_NAMES = ("127.0.0.1", "localhost", "[::1]")
+# The model name that listings and completion replies give when the scripted test engine serves.
+SCRIPTED_ENGINE_NAME = "scripted-test-engine"
 
 
 class ApiError(Exception):
@@ -40,7 +42,8 @@ class ClientDisconnected(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class HttpOptions:
-    model_name: str = "fim-diffusion-small"  # the name that listings and replies give the model
+    # The name that listings and replies give the model. The scripted test engine is always named SCRIPTED_ENGINE_NAME.
+    model_name: str = "fim-diffusion-small"
     model_path: str | None = None  # the folder of the model that serves requests; None for the scripted engine
     api_key: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024

@@ -95,7 +95,7 @@ async def infill(request: Request, app) -> Response:
     if fields is not None and not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
         raise ApiError(400, "invalid 'response_fields': expected a list of strings")
     outcome = await until_disconnect(request, app.service.fill_in_middle(call))
-    response = _response(outcome, app.options.model_name)
+    response = _response(outcome, app.model_name)
     if fields:
         response = select_fields(response, fields)
     if not stream:

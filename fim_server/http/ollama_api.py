@@ -68,7 +68,7 @@ async def generate(request: Request, app) -> Response:
     body = await read_json_object(request, app.options.max_body_bytes)
     call = parse_generate(body)
     stream = field_bool(body, "stream", True)
-    model = field_str(body, "model") or app.options.model_name
+    model = field_str(body, "model") or app.model_name
     outcome = await until_disconnect(request, app.service.fill_in_middle(call))
     if not stream:
         return JSONResponse(_final(outcome, model, outcome.text))
@@ -87,14 +87,14 @@ def _details(app) -> dict:
 
 async def show(request: Request, app) -> Response:
     body = await read_json_object(request, app.options.max_body_bytes)
-    name = field_str(body, "model") or field_str(body, "name") or app.options.model_name
+    name = field_str(body, "model") or field_str(body, "name") or app.model_name
     return JSONResponse({"modelfile": f"FROM {name}\nTEMPLATE \"\"\"{TEMPLATE}\"\"\"\n", "parameters": "",
                          "template": TEMPLATE, "details": _details(app), "model_info": {},
                          "capabilities": ["completion", "insert"], "modified_at": _now()})
 
 
 async def tags(request: Request, app) -> Response:
-    name = app.options.model_name
+    name = app.model_name
     return JSONResponse({"models": [{"name": name, "model": name, "modified_at": _now(), "size": 0,
                                      "digest": "", "details": _details(app)}]})
 

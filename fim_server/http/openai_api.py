@@ -86,7 +86,7 @@ async def completions(request: Request, app) -> Response:
     stream = field_bool(body, "stream", False)
     outcome = await until_disconnect(request, app.service.fill_in_middle(call))
     head = {"id": completion_id("cmpl"), "object": "text_completion", "created": unix_time(),
-            "model": app.options.model_name}
+            "model": app.model_name}
     if stream:
         return _sse([
             {**head, "choices": [{"text": outcome.text, "index": 0, "logprobs": None, "finish_reason": None}]},
@@ -109,7 +109,7 @@ async def fim_completions(request: Request, app) -> Response:
     call = parse_fim(body)
     stream = field_bool(body, "stream", False)
     outcome = await until_disconnect(request, app.service.fill_in_middle(call))
-    head = {"id": completion_id("fim"), "created": unix_time(), "model": app.options.model_name}
+    head = {"id": completion_id("fim"), "created": unix_time(), "model": app.model_name}
     if stream:
         chunk = {**head, "object": "chat.completion.chunk"}
         return _sse([
@@ -125,4 +125,4 @@ async def fim_completions(request: Request, app) -> Response:
 
 async def models(request: Request, app) -> Response:
     return JSONResponse({"object": "list", "data": [
-        {"id": app.options.model_name, "object": "model", "created": 0, "owned_by": "fim-server"}]})
+        {"id": app.model_name, "object": "model", "created": 0, "owned_by": "fim-server"}]})

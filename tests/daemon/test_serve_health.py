@@ -1,4 +1,5 @@
-"""`fim-server serve --http-port`: /health names what serves the requests, a model folder or the scripted engine."""
+"""`fim-server serve --http-port`: /health, the model listings and completion replies name what serves the
+requests, a model folder or the scripted engine."""
 
 import socket
 import subprocess
@@ -8,10 +9,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from daemon_helpers import short_socket_path
 
 REPO = Path(__file__).resolve().parents[2]
+SCRIPTED_NAME = "scripted-test-engine"
+PREFIX = "def area(r):\n    return "
+SUFFIX = "\n\nprint(area(2))\n"
+# Completion endpoints without a "model" field in the request, so every reply takes the served name.
+COMPLETION_REQUESTS = {
+    "/v1/completions": {"prompt": PREFIX, "suffix": SUFFIX},
+    "/v1/fim/completions": {"prompt": PREFIX, "suffix": SUFFIX},
+    "/infill": {"input_prefix": PREFIX, "input_suffix": SUFFIX},
+    "/api/generate": {"prompt": PREFIX, "suffix": SUFFIX, "stream": False},
+}
 
 
 def free_port() -> int:
@@ -64,3 +76,32 @@ def test_health_reports_model_folder(random_model_path):
     assert health["scripted"] is False
     assert health["model"] == random_model_path.name
     assert health["model_path"] == str(random_model_path)
+
+
+@pytest.fixture(scope="module")
+def scripted_url():
+    with serving_http("--engine", "fake") as url:
+        yield url
+
+
+def test_scripted_engine_named_in_listings(scripted_url):
+    models = httpx.get(scripted_url + "/v1/models", timeout=30).json()
+    tags = httpx.get(scripted_url + "/api/tags", timeout=30).json()
+    assert [entry["id"] for entry in models["data"]] == [SCRIPTED_NAME]
+    assert [entry["name"] for entry in tags["models"]] == [SCRIPTED_NAME]
+    assert [entry["model"] for entry in tags["models"]] == [SCRIPTED_NAME]
+
+
+@pytest.mark.parametrize("path", list(COMPLETION_REQUESTS))
+def test_scripted_engine_named_in_completion(scripted_url, path):
+    response = httpx.post(scripted_url + path, json=COMPLETION_REQUESTS[path], timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json()["model"] == SCRIPTED_NAME
+
+
+def test_model_folder_named_in_listings(random_model_path):
+    with serving_http("--model", str(random_model_path), "--dtype", "float32", "--threads", "1") as url:
+        models = httpx.get(url + "/v1/models", timeout=30).json()
+        tags = httpx.get(url + "/api/tags", timeout=30).json()
+    assert [entry["id"] for entry in models["data"]] == [random_model_path.name]
+    assert [entry["name"] for entry in tags["models"]] == [random_model_path.name]

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from fim_server.http.common import SCRIPTED_ENGINE_NAME
+
 # What the OpenAI Python SDK sends for client.completions.create(model=..., prompt=..., suffix=..., max_tokens=...):
 # the JSON body plus its bearer and x-stainless headers.
 OPENAI_SDK_HEADERS = {
@@ -115,7 +117,8 @@ def test_invalid_json_and_non_object_bodies(api):
 def test_models_lists_the_served_model(api):
     data = api.get("/v1/models").json()
     assert data["object"] == "list"
-    assert [model["id"] for model in data["data"]] == ["test-model"]
+    # The api fixture serves the scripted engine, which the listing names instead of HttpOptions.model_name.
+    assert [model["id"] for model in data["data"]] == [SCRIPTED_ENGINE_NAME]
 
 
 def test_comment_policy_fields(api, fake_engine):
