@@ -64,3 +64,22 @@ def test_batch_must_split_evenly(tiny_corpus, train_tiny, tmp_path, capsys):
         train_tiny(tiny_corpus, tmp_path / "run", "--workers", "3", "--max-steps", "1")
     assert exit.value.code == 2
     assert "does not split evenly over --workers 3" in capsys.readouterr().err
+
+
+def test_cuda_request_without_a_gpu_is_refused(tiny_corpus, train_tiny, tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    with pytest.raises(SystemExit) as exit:
+        train_tiny(tiny_corpus, tmp_path / "run", "--device", "cuda", "--max-steps", "1")
+    assert exit.value.code == 2
+    assert "torch sees no CUDA GPU here" in capsys.readouterr().err
+
+
+def test_auto_device_trains_where_torch_can(tiny_corpus, train_tiny, tmp_path):
+    run = tmp_path / "run"
+    assert train_tiny(tiny_corpus, run, "--device", "auto", "--max-steps", "1") == 0
+    state = torch.load(run / "checkpoint.pt", weights_only=False, map_location="cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    # Checkpoints always load on the CPU; the weights themselves were trained on the chosen device.
+    assert state["step"] == 1
+    assert train._device(train.argparse.Namespace(device="auto", workers=1)).type == expected
