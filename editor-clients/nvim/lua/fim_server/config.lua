@@ -92,7 +92,9 @@ local function is_effort(value)
   return vim.tbl_contains(M.EFFORTS, value)
 end
 
-local CHECKS = {
+--- Option name -> { check(value) returning true for a valid value, description of a valid value }.
+--- Its keys, with keymaps, are the options that setup() accepts.
+M.CHECKS = {
   cmd = { function(v) return is_list_of_strings(v) and #v > 0 end, 'a non-empty list of strings, e.g. { "fim-server", "lsp" }' },
   model = { function(v) return v == nil or (type(v) == 'string' and v ~= '') end, 'nil or a model folder path' },
   effort = { is_effort, 'one of ' .. table.concat(M.EFFORTS, ', ') },
@@ -129,7 +131,7 @@ function M.resolve(user)
   local options = vim.deepcopy(M.defaults)
   local problems = {}
   for key, value in pairs(user or {}) do
-    local check = CHECKS[key]
+    local check = M.CHECKS[key]
     if key == 'keymaps' then
       if type(value) ~= 'table' then
         table.insert(problems, ('invalid keymaps %s: expected a table of keys'):format(vim.inspect(value)))
