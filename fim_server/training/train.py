@@ -289,6 +289,8 @@ def train_worker(rank: int, world: int, args) -> int:
         optimizer.load_state_dict(state["optimizer"])
         step, tokens_seen, best_valid = state["step"], state["tokens_seen"], state["best_valid"]
         prior_steps = state.get("prior_steps", 0)
+    # Where the first weights came from; a resumed run reads it from its checkpoint.
+    init_from = str(args.init_from) if state is None and args.init_from else (state or {}).get("init_from")
     if lead:
         log.info("model: %.2fM parameters, objective %s, layout %s, %s, %d worker(s)",
                  sum(p.numel() for p in model.parameters()) / 1e6, objective.name,
@@ -314,7 +316,7 @@ def train_worker(rank: int, world: int, args) -> int:
             saved_config["attention_layout"] = config.attention_layout
         state = {"config": saved_config, "objective": objective.name, "model": model.state_dict(),
                  "optimizer": optimizer.state_dict(), "step": step, "tokens_seen": tokens_seen,
-                 "best_valid": best_valid, "prior_steps": prior_steps}
+                 "best_valid": best_valid, "prior_steps": prior_steps, "init_from": init_from}
         torch.save(state, checkpoint_path.with_suffix(".tmp"))
         os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
 
@@ -358,7 +360,7 @@ def train_worker(rank: int, world: int, args) -> int:
                 if args.export:
                     export(model, tokenizer, args.export,
                            {"step": prior_steps + step, "tokens_seen": tokens_seen, "valid_loss": valid,
-                            "seed": args.seed, "init_from": str(args.init_from) if args.init_from else None})
+                            "seed": args.seed, "init_from": init_from})
         if lead and step % args.save_every == 0:
             save()
         if stop_votes:

@@ -2,6 +2,8 @@
 
 import json
 
+import torch
+
 from fim_server.training import train
 
 
@@ -26,3 +28,15 @@ def test_continued_run_draws_examples_after_the_ones_already_trained(tiny_corpus
     # Resuming the continued run from its checkpoint keeps counting from the total step.
     assert train_tiny(tiny_corpus, second, "--seed", "7", "--max-steps", "3") == 0
     assert seeds[::2] == [7, 9, 11]
+
+
+def test_resumed_run_keeps_the_origin_of_its_weights(tiny_corpus, train_tiny, tmp_path):
+    first, export, second = tmp_path / "first", tmp_path / "export", tmp_path / "second"
+    assert train_tiny(tiny_corpus, first, "--max-steps", "2", "--export", str(export)) == 0
+    assert json.loads((export / "training.json").read_text())["init_from"] is None
+    assert train_tiny(tiny_corpus, second, "--max-steps", "2", "--init-from", str(export)) == 0
+    # The resumed invocation has no --init-from; its checkpoint and exports still name the first weights.
+    assert train_tiny(tiny_corpus, second, "--max-steps", "3") == 0
+    state = torch.load(second / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 3
+    assert state["init_from"] == str(export)
