@@ -266,9 +266,10 @@ class BatchedEngine:
         states = [job.state for job in runnable]
         tokens = stack_canvases(states, width, self.config.pad_token_id)  # (R, W)
         masked = [masked_slots(state, self.config.mask_token_id) for state in states]
-        wanted = torch.cat([F.pad(rows, (0, width - rows.shape[1])) for rows in masked])  # (R, W)
-        # Logits (N, V) of the masked slots only, row-major, so each job's slots are one contiguous run.
-        logits = self.engine.model.score_canvas(cache, tokens, positions, segments, plan=plan, output_mask=wanted)
+        output_mask = torch.cat([F.pad(rows, (0, width - rows.shape[1])) for rows in masked])  # (R, W)
+        # Logits (N, V) of the masked slots only, in row-major order, so each job's slots form one contiguous run.
+        logits = self.engine.model.score_canvas(cache, tokens, positions, segments, plan=plan,
+                                                output_mask=output_mask)
         self._record_step(runnable)
         start = 0
         for job, own in zip(runnable, masked):

@@ -183,9 +183,9 @@ class DiffusionEngine:
             plan = self.model.plan_canvas(batch_cache, positions, segments)
 
             def score(canvas: torch.Tensor) -> torch.Tensor:
-                # Logits only for the slots still masked: the (N, V) form that denoise_step accepts.
-                wanted = masked_slots(state, mask_id)
-                return self.model.score_canvas(batch_cache, canvas, positions, segments, plan=plan, output_mask=wanted)
+                # Logits only for the slots still masked, in the (N, V) form that denoise_step accepts.
+                masked = masked_slots(state, mask_id)
+                return self.model.score_canvas(batch_cache, canvas, positions, segments, plan=plan, output_mask=masked)
 
             return state, score
         offset = self.config.suffix_position_offset

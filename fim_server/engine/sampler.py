@@ -40,24 +40,23 @@ def suppress_special(logits: torch.Tensor, banned_ids: list[int]) -> torch.Tenso
 
 
 def masked_slots(state: DenoiseState, mask_id: int) -> torch.Tensor:
-    """(K, C) bool: the canvas slots that are still masked, the only ones a step needs logits for."""
+    """Return the (K, C) bool mask of canvas slots still masked, the only slots a step needs logits for."""
     return (state.tokens == mask_id) & state.valid
 
 
 def masked_probabilities(logits: torch.Tensor, masked: torch.Tensor, *, eom_id: int, banned_ids: list[int]) -> torch.Tensor:
-    """Token probabilities (N, V) of the N masked slots, from their logits (N, V), row-major.
+    """Return token probabilities (N, V) of the N masked slots from their logits (N, V), row-major.
 
-    Banned special tokens get zero probability, and end-of-middle cannot open
-    the canvas: an empty completion is never useful.
+    Banned special tokens get zero probability. End-of-middle cannot open the
+    canvas, because an empty completion is never useful.
     """
     logits = suppress_special(logits.float(), banned_ids)
     logits[masked.nonzero()[:, 1] == 0, eom_id] = NEG_INF
     return torch.softmax(logits, dim=-1)
 
 
-def choose_commits(confidence: torch.Tensor, predicted: torch.Tensor, masked: torch.Tensor, threshold: float,
-                   final: bool) -> torch.Tensor:
-    """Return the commit mask (K, C) from each slot's best probability and token (K, C).
+def choose_commits(confidence: torch.Tensor, masked: torch.Tensor, threshold: float, final: bool) -> torch.Tensor:
+    """Return the commit mask (K, C) from each slot's best probability (K, C).
 
     Only ``masked`` slots are committed: those whose confidence reaches
     ``threshold``, at least the most confident one per row, and on the ``final``
@@ -144,7 +143,7 @@ def denoise_step(state: DenoiseState, logits: torch.Tensor, schedule: DenoiseSch
     if probs.shape[0]:
         best, token = probs.max(dim=-1)
         confidence[masked], predicted[masked] = best, token
-    commit = choose_commits(confidence, predicted, masked, schedule.profile.threshold, schedule.final)
+    commit = choose_commits(confidence, masked, schedule.profile.threshold, schedule.final)
     state.tokens[commit] = predicted[commit]
     state.confidence[commit] = confidence[commit]
     apply_end_of_middle(state, mask_id, eom_id)

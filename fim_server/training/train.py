@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parallel_problem(args) -> str | None:
-    """Why --workers, --device and --batch-size do not fit together, or None."""
+    """Return why --workers, --device and --batch-size do not fit together, or None."""
     if args.workers < 1:
         return f"invalid --workers {args.workers}: use 1 or more"
     if args.batch_size % args.workers:
@@ -226,6 +226,8 @@ def _parallel_problem(args) -> str | None:
 
 
 def _device(args) -> torch.device:
+    # NOTE: the CUDA path (device choice, batch transfer, bf16 autocast on the GPU) has only run in
+    # tests on machines without a GPU, which exercise the CPU branch.
     if args.device == "cuda" or (args.device == "auto" and args.workers == 1 and torch.cuda.is_available()):
         return torch.device("cuda")
     return torch.device("cpu")

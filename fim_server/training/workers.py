@@ -9,8 +9,8 @@ alone logs, evaluates, exports and checkpoints.
 
 A model this small gains little from more intra-op threads, so each worker
 runs one thread on its own core. For the shipped model, two workers on a
-2-core CPU trained at 3,570 tokens/s against 1,760 for one; the all-reduce of
-its 27 MB of gradients is small next to a step of about a second.
+2-core CPU trained at 3,570 tokens/s against 1,760 for one process. The
+all-reduce of its 27 MB of gradients is small next to a step of about a second.
 """
 
 from __future__ import annotations
@@ -24,20 +24,20 @@ import torch.multiprocessing as mp
 
 
 def free_loopback_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on now, for the workers to meet on."""
+    """Return a free TCP port on 127.0.0.1 for the workers' rendezvous."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
 class GradientSync:
-    """Average gradients across workers and sum per-step counters; a no-op for one worker."""
+    """Gradient averaging and counter sums across workers, which does nothing for one worker."""
 
     def __init__(self, world: int) -> None:
         self.world = world
 
     def average(self, parameters: Iterable[torch.nn.Parameter], counters: list[float]) -> list[float]:
-        """Average each parameter's gradient over the workers in place; return the summed ``counters``."""
+        """Average each parameter's gradient over the workers in place, and return the summed ``counters``."""
         if self.world == 1:
             return counters
         params = [p for p in parameters if p.grad is not None]
@@ -52,7 +52,7 @@ class GradientSync:
         return flat[offset:].tolist()
 
     def check_in_sync(self, parameters: Iterable[torch.nn.Parameter]) -> None:
-        """Raise if the workers' weights differ, which would mean their updates diverged."""
+        """Raise RuntimeError if the workers' weights differ, which means their updates diverged."""
         if self.world == 1:
             return
         total = torch.stack([p.detach().double().sum() for p in parameters]).sum().reshape(1)
@@ -60,8 +60,8 @@ class GradientSync:
         dist.all_reduce(lowest, op=dist.ReduceOp.MIN)
         dist.all_reduce(highest, op=dist.ReduceOp.MAX)
         if not torch.equal(lowest, highest):
-            raise RuntimeError(f"training workers hold different weights (sums {lowest.item()} and "
-                               f"{highest.item()}); their updates diverged")
+            raise RuntimeError(f"training workers have different weights (sums {lowest.item()} and "
+                               f"{highest.item()}), so their updates diverged; resume from the last checkpoint")
 
 
 def _worker_entry(rank: int, train: Callable, args, world: int, port: int) -> None:

@@ -41,23 +41,23 @@ def test_commits_confident_tokens_and_at_least_one():
     state = fresh_state(1, 3)
     masked = masked_slots(state, MASK)
     confidence, predicted = best_tokens(peaked_logits([5, 6, 7], [10.0, 1.0, 2.0]))
-    commit = choose_commits(confidence, predicted, masked, threshold=0.9, final=False)
+    commit = choose_commits(confidence, masked, threshold=0.9, final=False)
     assert commit.tolist() == [[True, False, False]]
     assert predicted[0, 0].item() == 5
-    confidence, predicted = best_tokens(peaked_logits([5, 6, 7], [1.0, 1.0, 2.0]))
-    commit = choose_commits(confidence, predicted, masked, threshold=0.9, final=False)
+    confidence, _ = best_tokens(peaked_logits([5, 6, 7], [1.0, 1.0, 2.0]))
+    commit = choose_commits(confidence, masked, threshold=0.9, final=False)
     assert commit.tolist() == [[False, False, True]], "the most confident token is forced"
 
 
 def test_final_step_commits_everything_masked():
     state = fresh_state(1, 4)
     state.tokens[0, 1] = 7
-    confidence, predicted = best_tokens(torch.zeros(1, 4, VOCAB))
-    commit = choose_commits(confidence, predicted, masked_slots(state, MASK), threshold=0.99, final=True)
+    confidence, _ = best_tokens(torch.zeros(1, 4, VOCAB))
+    commit = choose_commits(confidence, masked_slots(state, MASK), threshold=0.99, final=True)
     assert commit.tolist() == [[True, False, True, True]]
 
 
-def test_probabilities_cover_masked_slots_only_and_ban_specials():
+def test_probabilities_of_masked_slots_only():
     state = fresh_state(2, 3)
     state.tokens[0, 1] = 7
     state.valid[1, 2] = False
@@ -68,21 +68,23 @@ def test_probabilities_cover_masked_slots_only_and_ban_specials():
     probs = masked_probabilities(logits, masked, eom_id=EOM, banned_ids=[MASK, PAD])
     assert probs.shape == (4, VOCAB)
     assert probs[:, [MASK, PAD]].eq(0).all()
-    # Slots 0 and 2 of the rows are the canvas start of each row: end-of-middle cannot open it.
-    assert probs[:, EOM].tolist()[0] == 0 and probs[:, EOM].tolist()[2] == 0
-    assert probs[1, EOM] > 0.9 and probs[3, EOM] > 0.9
+    # Rows 0 and 2 of the probabilities are the first slot of each canvas, which end-of-middle cannot open.
+    assert probs[0, EOM] == 0
+    assert probs[2, EOM] == 0
+    assert probs[1, EOM] > 0.9
+    assert probs[3, EOM] > 0.9
     torch.testing.assert_close(probs.sum(dim=-1), torch.ones(4))
 
 
-def test_step_accepts_logits_of_masked_slots_only():
+def test_step_accepts_compact_logits():
     """The compact (N, V) logits and the full (K, C, V) logits commit the same tokens."""
     logits = peaked_logits([5, 6, 7, 8], [9.0, 0.5, 9.0, 0.5])
     results = []
     for compact in (False, True):
         state = fresh_state(1, 4)
         state.tokens[0, 2] = 4
-        given = logits[masked_slots(state, MASK)] if compact else logits.clone()
-        denoise_step(state, given, DenoiseSchedule(EFFORTS["low"]), mask_id=MASK, eom_id=EOM, banned_ids=[MASK, PAD])
+        step_logits = logits[masked_slots(state, MASK)] if compact else logits.clone()
+        denoise_step(state, step_logits, DenoiseSchedule(EFFORTS["low"]), mask_id=MASK, eom_id=EOM, banned_ids=[MASK, PAD])
         results.append((state.tokens.tolist(), state.confidence.tolist()))
     assert results[0] == results[1]
     assert results[1][0] == [[5, MASK, 4, MASK]]

@@ -7,7 +7,7 @@ import torch
 from fim_server.training import train
 
 
-def test_continued_run_draws_examples_after_the_ones_already_trained(tiny_corpus, train_tiny, tmp_path, monkeypatch):
+def test_continued_run_draws_new_examples(tiny_corpus, train_tiny, tmp_path, monkeypatch):
     seeds = []
     original = train.ExampleSampler
 
@@ -30,7 +30,7 @@ def test_continued_run_draws_examples_after_the_ones_already_trained(tiny_corpus
     assert seeds[::2] == [7, 9, 11]
 
 
-def test_resumed_run_keeps_the_origin_of_its_weights(tiny_corpus, train_tiny, tmp_path):
+def test_resumed_run_keeps_init_origin(tiny_corpus, train_tiny, tmp_path):
     first, export, second = tmp_path / "first", tmp_path / "export", tmp_path / "second"
     assert train_tiny(tiny_corpus, first, "--max-steps", "2", "--export", str(export)) == 0
     assert json.loads((export / "training.json").read_text())["init_from"] is None

@@ -23,7 +23,7 @@ def _average_in_worker(rank: int, port: int, results) -> None:
         dist.destroy_process_group()
 
 
-def test_gradients_are_averaged_and_counters_summed():
+def test_gradients_averaged_counters_summed():
     with mp.Manager() as manager:
         results = manager.dict()
         mp.spawn(_average_in_worker, args=(free_loopback_port(), results), nprocs=2, join=True)
@@ -41,7 +41,7 @@ def test_one_worker_leaves_gradients_alone():
     assert weight.grad.tolist() == [1.0, 3.0]
 
 
-def test_two_workers_train_on_both_example_streams(tiny_corpus, train_tiny, tmp_path):
+def test_two_workers_count_both_streams(tiny_corpus, train_tiny, tmp_path):
     run = tmp_path / "run"
     assert train_tiny(tiny_corpus, run, "--workers", "2", "--max-steps", "2", "--seed", "5") == 0
     state = torch.load(run / "checkpoint.pt", weights_only=False)
@@ -66,7 +66,7 @@ def test_batch_must_split_evenly(tiny_corpus, train_tiny, tmp_path, capsys):
     assert "does not split evenly over --workers 3" in capsys.readouterr().err
 
 
-def test_cuda_request_without_a_gpu_is_refused(tiny_corpus, train_tiny, tmp_path, capsys):
+def test_cuda_without_gpu_rejected(tiny_corpus, train_tiny, tmp_path, capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has a CUDA GPU")
     with pytest.raises(SystemExit) as exit:
@@ -75,7 +75,7 @@ def test_cuda_request_without_a_gpu_is_refused(tiny_corpus, train_tiny, tmp_path
     assert "torch sees no CUDA GPU here" in capsys.readouterr().err
 
 
-def test_auto_device_trains_where_torch_can(tiny_corpus, train_tiny, tmp_path):
+def test_auto_device_trains(tiny_corpus, train_tiny, tmp_path):
     run = tmp_path / "run"
     assert train_tiny(tiny_corpus, run, "--device", "auto", "--max-steps", "1") == 0
     state = torch.load(run / "checkpoint.pt", weights_only=False, map_location="cpu")
