@@ -13,7 +13,7 @@ The TOML file is ``$FIM_SERVER_CONFIG`` when set, else
     max_lines = 20
     engine = "local"        # or "daemon": share one model process (`fim-server serve`) between editors
     socket = ""             # the daemon's Unix socket; "" is $XDG_RUNTIME_DIR/fim-server/daemon.sock
-    idle_timeout = 1800     # seconds without requests before a daemon that a client starts exits; 0: never
+    idle_timeout = 1800     # seconds without requests before a daemon that a client starts exits, 0 for never
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def socket_path_problem(path: str) -> str | None:
 
 
 def idle_timeout_problem(value: object) -> str | None:
-    """Return why ``value`` cannot be the daemon's idle timeout, or None when it can."""
+    """Return why ``value`` is not a valid daemon idle timeout, or None when it is valid."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return "use a whole number of seconds >= 0 (0 keeps the daemon running until it is stopped)"
     return None

@@ -22,7 +22,7 @@ def spawn_args_from_settings(settings) -> list[str]:
 
 def check_daemon_settings(pong: PongReply, socket_path: Path, *, model: str | Path | None, dtype: str | None,
                           threads: int | None) -> None:
-    """Compare a running daemon with the client's settings; raise DaemonError for another model or dtype.
+    """Compare a running daemon with the client's settings, and raise DaemonError for another model or dtype.
 
     Another model folder or dtype can change the completions, so the client
     stops with an error that names the fix. Another thread count changes
@@ -31,12 +31,13 @@ def check_daemon_settings(pong: PongReply, socket_path: Path, *, model: str | Pa
     restart = (f"stop it with `fim-server serve --stop --socket {socket_path}` so that the next request starts one "
                "with this client's settings, or give this client another socket")
     if model is not None and pong.model is not None and Path(pong.model).resolve() != Path(model).resolve():
-        raise DaemonError(f"the daemon on {socket_path} serves the model {pong.model}, not {model}; {restart}")
+        raise DaemonError(f"the daemon on {socket_path} serves the model {pong.model}, not {model}. "
+                          f"To fix this, {restart}")
     if dtype is not None and pong.dtype is not None and pong.dtype != dtype:
         raise DaemonError(f"the daemon on {socket_path} runs the model in dtype {pong.dtype}, not {dtype} as "
-                          f"configured; {restart}")
+                          f"configured. To fix this, {restart}")
     if threads is not None and pong.threads is not None and pong.threads != threads:
-        log.warning("the daemon on %s runs with threads=%d, not threads=%d as configured; using it, because the "
+        log.warning("the daemon on %s runs with threads=%d, not threads=%d as configured, and is used because the "
                     "model and dtype match. To apply the thread count, %s", socket_path, pong.threads, threads,
                     restart)
 

@@ -30,7 +30,7 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--socket", help="Unix socket path (default: $XDG_RUNTIME_DIR/fim-server/daemon.sock, "
                                          "else a private folder in the temp directory)")
     parser.add_argument("--idle-timeout", type=int, default=None,
-                        help="whole seconds without requests before the daemon exits; 0 never exits (default: the "
+                        help="whole seconds without requests before the daemon exits, or 0 to never exit (default: the "
                              f"idle_timeout setting, {Settings().idle_timeout} unless set, or 0 with --http-port)")
     parser.add_argument("--stop", action="store_true", help="ask the daemon on --socket to shut down, then exit")
     parser.add_argument("--http-port", type=int, help="also serve the HTTP API on this TCP port")
@@ -138,7 +138,7 @@ async def serve(args, engine, settings, socket_path: Path) -> str:
 
     idle = args.idle_timeout
     if idle is None:
-        # HTTP clients cannot start a daemon again, so one that serves HTTP stays up without --idle-timeout.
+        # HTTP clients cannot restart a daemon that exited, so one serving HTTP stays up unless --idle-timeout is given.
         idle = 0.0 if args.http_port is not None else float(settings.idle_timeout)
     scripted = args.engine == "fake"
     daemon = DaemonServer(engine, socket_path=socket_path, idle_timeout=idle,

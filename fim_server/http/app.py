@@ -48,7 +48,7 @@ class HttpApp:
         self.service = service
         self.options = options
         self.scripted = service.engine.kind == "fake"
-        # The name that /v1/models, /api/tags and completion replies report for the engine that serves.
+        # Model name that /v1/models, /api/tags and completion replies report for the serving engine.
         self.model_name = SCRIPTED_ENGINE_NAME if self.scripted else options.model_name
         self.metrics = HttpMetrics()
 
@@ -85,7 +85,7 @@ def _endpoint(app: HttpApp, path: str, dialect: Dialect, handler, *, public: boo
 
 
 async def _health(request: Request, app: HttpApp) -> Response:
-    """Report what serves completions: the engine kind and its model folder, or that the scripted engine runs."""
+    """Report what serves completions: the engine kind and its model folder, or the scripted test engine."""
     kind = app.service.engine.kind
     if app.scripted:
         return JSONResponse({"status": "ok", "engine": kind, "model": None, "model_path": None, "scripted": True,
@@ -147,7 +147,7 @@ def allowed_hosts_for(bind_host: str) -> tuple[str, ...] | None:
 
 
 def check_bind_host(host: str, *, explicit: bool) -> str:
-    """Return ``host`` if it is a loopback address, or any address the user asked for explicitly."""
+    """Return ``host`` if it is a loopback address or the user requested it explicitly, else raise ValueError."""
     loopback = is_loopback(host)
     if not loopback and not explicit:
         raise ValueError(f"refusing to listen on {host}: only loopback addresses are used unless --host is given")

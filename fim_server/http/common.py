@@ -19,10 +19,10 @@ from starlette.responses import JSONResponse
 _decoder = msgspec.json.Decoder()
 
 JSON_MEDIA_TYPE = "application/json"
-# Host header names (any port) accepted by a server bound to a loopback address. A web page that
-# rebinds its own DNS name to 127.0.0.1 still sends that name, so it gets 403.
+# Host header names (with any port) that a server bound to a loopback address accepts. A web page
+# that rebinds its own DNS name to 127.0.0.1 still sends that name, so the server rejects it with 403.
 LOOPBACK_HOST_NAMES = ("127.0.0.1", "localhost", "[::1]")
-# The model name that listings and completion replies give when the scripted test engine serves.
+# Model name that model listings and completion replies report while the scripted test engine serves.
 SCRIPTED_ENGINE_NAME = "scripted-test-engine"
 
 
@@ -42,12 +42,13 @@ class ClientDisconnected(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class HttpOptions:
-    # The name that listings and replies give the model. The scripted test engine is always named SCRIPTED_ENGINE_NAME.
+    # Model name reported by model listings and completion replies. The scripted test engine is always
+    # reported as SCRIPTED_ENGINE_NAME instead.
     model_name: str = "fim-diffusion-small"
-    model_path: str | None = None  # the folder of the model that serves requests; None for the scripted engine
+    model_path: str | None = None  # folder of the served model, or None for the scripted engine
     api_key: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
-    # Host header names accepted with any port. None accepts every Host, for a non-loopback bind address.
+    # Host header names accepted with any port. None accepts every Host, which a non-loopback bind address needs.
     allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOST_NAMES
 
 
@@ -112,7 +113,7 @@ def _host_name(header: str) -> str | None:
 
 
 def check_host(request: Request, allowed: tuple[str, ...] | None) -> None:
-    """Reject a Host header outside ``allowed`` (403), which stops web pages that use DNS rebinding."""
+    """Reject a Host header outside ``allowed`` with 403, which blocks web pages that use DNS rebinding."""
     if allowed is None:
         return
     header = request.headers.get("host")
@@ -120,7 +121,7 @@ def check_host(request: Request, allowed: tuple[str, ...] | None) -> None:
         return
     problem = "missing Host header" if header is None else f"invalid Host header {header!r}"
     raise ApiError(403, f"{problem}: this server listens on a loopback address and accepts only the host names "
-                        f"{', '.join(allowed)}, with any port; to serve another name, start it with --host")
+                        f"{', '.join(allowed)}, with any port. To serve another name, start the server with --host")
 
 
 def check_content_type(request: Request) -> None:
@@ -140,7 +141,7 @@ def check_content_type(request: Request) -> None:
     for parameter in parameters:
         name, _, value = parameter.partition("=")
         if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
-            raise ApiError(415, f"unsupported charset in Content-Type {header!r}: JSON bodies must be UTF-8; "
+            raise ApiError(415, f"unsupported charset in Content-Type {header!r}: JSON bodies must be UTF-8, so "
                                 f"send 'Content-Type: {JSON_MEDIA_TYPE}; charset=utf-8'")
 
 

@@ -140,8 +140,8 @@ def choose_loader(settings: Settings, *, engine: str | None = None, socket: str 
     """Return (loader, engine kind) for ``engine``, "local" or "daemon" (default: ``settings.engine``).
 
     ``socket`` and ``idle_timeout`` replace the settings of the same name when
-    given. The scripted test engine replaces the model when its variable is
-    set: in this process for "local", inside the started daemon for "daemon".
+    given. The scripted test engine replaces the model when TEST_ENGINE_VARIABLE
+    is set, in this process for "local" and inside the started daemon for "daemon".
     """
     engine = engine or settings.engine
     if idle_timeout is not None:

@@ -60,7 +60,7 @@ def test_command_line_turns_idle_exit_off(random_model_path, tmp_path):
         stop_daemon_on(socket)
 
 
-def test_invalid_idle_timeout_stops_the_command(random_model_path, tmp_path):
+def test_invalid_idle_timeout_stops_command(random_model_path, tmp_path):
     socket = short_socket_path("fimd-idle-")
     try:
         completed = complete_through_daemon(socket, random_model_path, tmp_path,

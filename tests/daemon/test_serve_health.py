@@ -34,17 +34,17 @@ def free_port() -> int:
 
 @contextmanager
 def serving_http(*options: str):
-    """Run `fim-server serve` with the HTTP API on a free loopback port; yield its base URL once /health replies."""
+    """Run `fim-server serve` with the HTTP API on a free loopback port, and yield its base URL once /health replies."""
     port = free_port()
     command = [sys.executable, "-m", "fim_server.cli", "serve", "--socket", str(short_socket_path("fimd-http-")),
                "--http-port", str(port), *options]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        give_up = time.monotonic() + 120
+        deadline = time.monotonic() + 120
         while True:
             assert process.poll() is None, f"serve exited with {process.returncode}: {process.stderr.read()}"
-            assert time.monotonic() < give_up, "serve did not reply to /health within 120 s"
+            assert time.monotonic() < deadline, "serve did not reply to /health within 120 s"
             try:
                 httpx.get(url + "/health", timeout=5)
                 break

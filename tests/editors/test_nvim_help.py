@@ -11,7 +11,7 @@ from nvim_session import PLUGIN
 HELP_FILE = PLUGIN / "doc" / "fim-server.txt"
 
 # Every key that setup() accepts. Keys whose default is nil are missing from pairs(defaults), so the
-# validation table adds them; "keymaps.NAME" stands for each key of the keymaps table.
+# validation table adds them. Each key NAME of the keymaps table is listed as "keymaps.NAME".
 OPTION_KEYS_LUA = """
 local config = require('fim_server.config')
 local keys = {}

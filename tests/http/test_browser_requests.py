@@ -10,7 +10,8 @@ from fim_server.engine.fake import FakeEngine
 from fim_server.http import allowed_hosts_for
 from fim_server.http.common import LOOPBACK_HOST_NAMES
 
-# Every endpoint that reads a JSON body, with a valid body and where its API format puts the error message.
+# Every endpoint that reads a JSON body, with a valid body and a function that extracts the error message
+# from a reply in that endpoint's API format.
 JSON_ENDPOINTS = [
     ("/v1/completions", {"prompt": "x = "}, lambda data: data["error"]["message"]),
     ("/v1/fim/completions", {"prompt": "x = "}, lambda data: data["message"]),

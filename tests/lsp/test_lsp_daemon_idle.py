@@ -27,7 +27,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SCRIPT = {"text": "idle_completion()", "steps": 2}
 IDLE_SECONDS = 3
-SOCKET = Path(tempfile.mkdtemp(prefix="fimd-idle-", dir="/tmp")) / "daemon.sock"  # short: the limit is 107 bytes
+SOCKET = Path(tempfile.mkdtemp(prefix="fimd-idle-", dir="/tmp")) / "daemon.sock"  # short, because Unix socket paths are limited to 107 bytes
 DAEMON_LOG = SOCKET.with_suffix(".log")
 
 

@@ -26,7 +26,7 @@ M.ENGINES = { 'local', 'daemon' }
 --- @field engine 'local'|'daemon'|nil where the model runs; nil uses the server's own engine setting
 --- @field daemon_socket string? the model daemon's Unix socket; nil uses the server's socket setting
 --- @field daemon_idle_timeout integer? seconds without requests before a daemon that the server starts
---- exits, 0 for never; nil uses the server's idle_timeout setting
+--- exits, 0 for never, or nil for the server's idle_timeout setting
 --- @field timeout_ms integer drop a request that has no reply after this long
 --- @field auto_trigger boolean request after typing; false waits for the trigger key
 --- @field native boolean use vim.lsp.inline_completion (Neovim 0.12+) when it exists
@@ -92,7 +92,7 @@ local function is_effort(value)
   return vim.tbl_contains(M.EFFORTS, value)
 end
 
---- Option name -> { check(value) returning true for a valid value, description of a valid value }.
+--- Validation table: option name -> { check(value) that returns true for a valid value, description of one }.
 --- Its keys, with keymaps, are the options that setup() accepts.
 M.CHECKS = {
   cmd = { function(v) return is_list_of_strings(v) and #v > 0 end, 'a non-empty list of strings, e.g. { "fim-server", "lsp" }' },
