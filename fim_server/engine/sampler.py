@@ -55,15 +55,22 @@ def masked_probabilities(logits: torch.Tensor, masked: torch.Tensor, *, eom_id: 
     return torch.softmax(logits, dim=-1)
 
 
-def choose_commits(confidence: torch.Tensor, masked: torch.Tensor, threshold: float, final: bool) -> torch.Tensor:
+def choose_commits(confidence: torch.Tensor, masked: torch.Tensor, threshold: float, final: bool,
+                   window: int | torch.Tensor | None = None) -> torch.Tensor:
     """Return the commit mask (K, C) from each slot's best probability (K, C).
 
     Only ``masked`` slots are committed: those whose confidence reaches
     ``threshold``, at least the most confident one per row, and on the ``final``
-    step all of them.
+    step all of them. With a ``window`` (a number, or one per row as a (K,)
+    tensor), only the leftmost ``window`` masked slots of each row may be
+    committed before the final step, so the canvas fills from left to right in
+    blocks, and each block sees the committed tokens to its left.
     """
     if final:
         return masked.clone()
+    if window is not None:
+        limit = window[:, None] if isinstance(window, torch.Tensor) else window
+        masked = masked & (masked.cumsum(dim=-1) <= limit)
     commit = masked & (confidence >= threshold)
     # At least one token per row that still has masks: the most confident one.
     masked_conf = torch.where(masked, confidence, torch.full_like(confidence, -1.0))
@@ -124,6 +131,21 @@ class DenoiseSchedule:
             self.step = 0
 
 
+def block_window(masked: torch.Tensor, schedule: DenoiseSchedule) -> torch.Tensor | None:
+    """Return each row's commit window (K,) for this step, or None when the profile has none.
+
+    The window is the profile's ``window``, widened where needed so that the
+    masks left in a row fit into the steps left in the pass: a long canvas still
+    fills in equal left-to-right blocks instead of leaving its tail to the
+    final step.
+    """
+    if schedule.profile.window is None:
+        return None
+    steps_left = schedule.profile.max_steps - schedule.step
+    needed = (masked.sum(dim=-1) + steps_left - 1) // steps_left
+    return needed.clamp_min(schedule.profile.window)
+
+
 def denoise_step(state: DenoiseState, logits: torch.Tensor, schedule: DenoiseSchedule, *, mask_id: int,
                  eom_id: int, banned_ids: list[int]) -> None:
     """Commit tokens of ``state`` from one model call's logits and count the step.
@@ -131,7 +153,8 @@ def denoise_step(state: DenoiseState, logits: torch.Tensor, schedule: DenoiseSch
     ``logits`` is (K, C, V) for every slot, or (N, V) for the N slots that
     ``masked_slots`` selects, in row-major order. Every masked token whose
     probability reaches the profile's threshold is committed, with at least one
-    per row and all of them on the final step. Masks right of a committed
+    per row and all of them on the final step; a profile ``window`` limits the
+    choice to the leftmost masked slots (see ``block_window``). Masks right of a committed
     end-of-middle token then become padding.
     """
     masked = masked_slots(state, mask_id)
@@ -143,7 +166,8 @@ def denoise_step(state: DenoiseState, logits: torch.Tensor, schedule: DenoiseSch
     if probs.shape[0]:
         best, token = probs.max(dim=-1)
         confidence[masked], predicted[masked] = best, token
-    commit = choose_commits(confidence, masked, schedule.profile.threshold, schedule.final)
+    commit = choose_commits(confidence, masked, schedule.profile.threshold, schedule.final,
+                            block_window(masked, schedule))
     state.tokens[commit] = predicted[commit]
     state.confidence[commit] = confidence[commit]
     apply_end_of_middle(state, mask_id, eom_id)

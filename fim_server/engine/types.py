@@ -21,15 +21,16 @@ class EffortProfile:
     candidates: int  # canvases denoised in one batch, ranked afterwards
     revision: bool  # re-mask the least confident tokens once and denoise again
     length_factors: tuple[float, ...] = (1.0,)  # canvas-length probes around the hint
+    window: int | None = None  # only the leftmost N masked slots may be committed before the last step
 
 
 EFFORTS: dict[str, EffortProfile] = {
-    "instant": EffortProfile(name="instant", threshold=0.7, max_steps=4, candidates=1, revision=False),
-    "low": EffortProfile(name="low", threshold=0.8, max_steps=8, candidates=1, revision=False),
+    "instant": EffortProfile(name="instant", threshold=0.7, max_steps=4, candidates=1, revision=False, window=4),
+    "low": EffortProfile(name="low", threshold=0.7, max_steps=8, candidates=1, revision=False, window=3),
     "medium": EffortProfile(name="medium", threshold=0.9, max_steps=16, candidates=2, revision=False,
-                            length_factors=(1.0, 0.5)),
+                            length_factors=(1.0, 0.5), window=2),
     "high": EffortProfile(name="high", threshold=0.95, max_steps=64, candidates=4, revision=True,
-                          length_factors=(1.0, 0.5, 1.5, 0.25)),
+                          length_factors=(1.0, 0.5, 1.5, 0.25), window=1),
 }
 
 

@@ -9,12 +9,14 @@ from fim_server.engine.sampler import (
     DenoiseState,
     FillCancelled,
     apply_end_of_middle,
+    block_window,
     choose_commits,
     denoise,
     denoise_step,
     masked_probabilities,
     masked_slots,
 )
+from fim_server.engine.types import EffortProfile
 
 MASK, EOM, PAD = 0, 1, 2
 VOCAB = 10
@@ -47,6 +49,47 @@ def test_commits_confident_tokens_and_at_least_one():
     confidence, _ = best_tokens(peaked_logits([5, 6, 7], [1.0, 1.0, 2.0]))
     commit = choose_commits(confidence, masked, threshold=0.9, final=False)
     assert commit.tolist() == [[False, False, True]], "the most confident token is forced"
+
+
+def test_window_limits_commits_to_the_leftmost_masked_slots():
+    state = fresh_state(1, 5)
+    state.tokens[0, 0] = 7  # committed already: the window counts masked slots only
+    masked = masked_slots(state, MASK)
+    confidence = torch.tensor([[0.0, 0.2, 0.95, 0.99, 0.99]])
+    commit = choose_commits(confidence, masked, threshold=0.9, final=False, window=2)
+    assert commit.tolist() == [[False, False, True, False, False]]
+    confidence = torch.tensor([[0.0, 0.3, 0.2, 0.99, 0.99]])
+    commit = choose_commits(confidence, masked, threshold=0.9, final=False, window=2)
+    assert commit.tolist() == [[False, True, False, False, False]], "the forced token comes from inside the window"
+    commit = choose_commits(confidence, masked, threshold=0.9, final=True, window=2)
+    assert commit.tolist() == [[False, True, True, True, True]], "the final step still commits every mask"
+
+
+def test_windowed_denoise_fills_left_to_right():
+    state = fresh_state(1, 4)
+    profile = EffortProfile(name="test", threshold=0.0, max_steps=8, candidates=1, revision=False, window=1)
+    order = []
+
+    def score(tokens):
+        order.append(int((tokens[0] == MASK).nonzero()[0]))
+        return peaked_logits([5, 6, 7, 8], [1.0, 1.0, 1.0, 9.0])
+
+    denoise(score, state, profile, mask_id=MASK, eom_id=EOM, banned_ids=[MASK, PAD])
+    assert order == [0, 1, 2, 3], "the most confident slot (3) waits for its turn"
+    assert state.tokens.tolist() == [[5, 6, 7, 8]]
+    assert state.tokens_per_step == [1, 1, 1, 1]
+
+
+def test_block_window_widens_so_the_masks_fit_the_steps_left():
+    profile = EffortProfile(name="test", threshold=0.9, max_steps=4, candidates=1, revision=False, window=2)
+    schedule = DenoiseSchedule(profile)
+    masked = torch.ones(2, 16, dtype=torch.bool)
+    masked[1, 6:] = False
+    assert block_window(masked, schedule).tolist() == [4, 2]
+    schedule.step = 3
+    assert block_window(masked, schedule).tolist() == [16, 6]
+    no_window = DenoiseSchedule(EffortProfile(name="plain", threshold=0.9, max_steps=4, candidates=1, revision=False))
+    assert block_window(masked, no_window) is None
 
 
 def test_final_step_commits_everything_masked():

@@ -135,10 +135,12 @@ def test_end_token_ends_the_middle(tmp_path):
     recording = ForwardRecorder(engine)
     result = engine.fill(PREFIX, SUFFIX, canvas_tokens=10, effort="low")
     candidate = result.candidates[0]
-    # Step 1 commits [SEP] on every slot but the first, where an end is not allowed. Step 2 fills slot 0.
+    # Step 1 commits [SEP] on slots 1 and 2 of the window of 3 (an end is not allowed on slot 0), and the
+    # slots right of them become padding. Step 2 fills slot 0.
+    assert EFFORTS["low"].window == 3
     assert candidate.finished
     assert result.steps == 2
-    assert result.tokens_per_step == [9, 1]
+    assert result.tokens_per_step == [2, 1]
     assert len(engine.tokenizer.encode(candidate.text, add_special_tokens=False)) >= 1
     assert_no_special_tokens(candidate.text)
     # The second call leaves the committed end and everything right of it out of the sequence.
