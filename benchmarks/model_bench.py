@@ -54,15 +54,15 @@ def held_out_metrics(engine: DiffusionEngine, corpus: Path, batches: int) -> tup
     return loss_sum / rows, correct / max(total, 1), total
 
 
-def line_cursors(texts: list[str], count: int, seed: int) -> list[tuple[str, str, str]]:
-    """Return (prefix, suffix, next typed character) for random code lines with the line body removed.
+def line_holes(texts: list[str], count: int, seed: int) -> list[tuple[str, str, str]]:
+    """Return (prefix, suffix, removed line body) for random code lines in ``texts``.
 
     The cursor sits after the line's indentation and the suffix starts at the
     line's newline, as when a user is about to type that line.
     """
     rng = random.Random(seed)
-    cursors: list[tuple[str, str, str]] = []
-    while len(cursors) < count:
+    holes: list[tuple[str, str, str]] = []
+    while len(holes) < count:
         text = rng.choice(texts)
         lines = text.splitlines(keepends=True)
         if len(lines) < 20:
@@ -74,8 +74,13 @@ def line_cursors(texts: list[str], count: int, seed: int) -> list[tuple[str, str
             continue
         start = sum(len(x) for x in lines[:index]) + len(line) - len(body)
         end = start + len(body.rstrip("\r\n"))
-        cursors.append((text[:start], text[end:], text[start]))
-    return cursors
+        holes.append((text[:start], text[end:], text[start:end]))
+    return holes
+
+
+def line_cursors(texts: list[str], count: int, seed: int) -> list[tuple[str, str, str]]:
+    """Return (prefix, suffix, next typed character) for the holes of ``line_holes``."""
+    return [(prefix, suffix, body[0]) for prefix, suffix, body in line_holes(texts, count, seed)]
 
 
 def ms_summary(values: list[float]) -> str:
