@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import torch
-from model_bench import line_holes
+from model_bench import line_holes, require_held_out
 
 from fim_server.engine.engine import DiffusionEngine
 from fim_server.engine.types import EFFORTS
@@ -37,7 +37,9 @@ def score(engine: DiffusionEngine, holes, effort: str, canvas: int) -> str:
         times.append((time.perf_counter() - started) * 1000)
         text = max(result.candidates, key=lambda c: c.confidence).text
         same, sim = match_scores(text, body, single_line=True)
-        exact, similarity, steps = exact + same, similarity + sim, steps + result.steps
+        exact += same
+        similarity += sim
+        steps += result.steps
         words, expected = text.split(), body.split()
         first_word += bool(words) and words[0] == expected[0]
     n = len(holes)
@@ -55,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    if not (args.corpus / "valid.jsonl").exists():
-        parser.error(f"{args.corpus}/valid.jsonl is missing: build it with `fim-server corpus --out {args.corpus}`")
+    require_held_out(parser, args.corpus)
     torch.manual_seed(0)
     engine = DiffusionEngine(args.model, dtype="bfloat16", threads=args.threads)
     holes = line_holes(load_texts(args.corpus / "valid.jsonl"), args.positions, args.seed)

@@ -54,6 +54,12 @@ def held_out_metrics(engine: DiffusionEngine, corpus: Path, batches: int) -> tup
     return loss_sum / rows, correct / max(total, 1), total
 
 
+def require_held_out(parser: argparse.ArgumentParser, corpus: Path) -> None:
+    """Exit with a usage error when the corpus folder has no held-out split."""
+    if not (corpus / "valid.jsonl").exists():
+        parser.error(f"{corpus}/valid.jsonl is missing: build it with `fim-server corpus --out {corpus}`")
+
+
 def line_holes(texts: list[str], count: int, seed: int) -> list[tuple[str, str, str]]:
     """Return (prefix, suffix, removed line body) for random code lines in ``texts``.
 
@@ -128,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if not (args.corpus / "valid.jsonl").exists():
-        parser.error(f"{args.corpus}/valid.jsonl is missing: build it with `fim-server corpus --out {args.corpus}`")
+    require_held_out(parser, args.corpus)
     torch.manual_seed(args.seed)
     engine = DiffusionEngine(args.model, dtype=args.dtype, threads=args.threads)
     info_path = args.model / "training.json"

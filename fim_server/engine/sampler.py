@@ -63,8 +63,8 @@ def choose_commits(confidence: torch.Tensor, masked: torch.Tensor, threshold: fl
     ``threshold``, at least the most confident one per row, and on the ``final``
     step all of them. With a ``window`` (a number, or one per row as a (K,)
     tensor), only the leftmost ``window`` masked slots of each row may be
-    committed before the final step, so the canvas fills from left to right in
-    blocks, and each block sees the committed tokens to its left.
+    committed before the final step. The canvas then fills from left to right in
+    blocks, each one predicted with the committed tokens to its left in view.
     """
     if final:
         return masked.clone()
@@ -134,10 +134,9 @@ class DenoiseSchedule:
 def block_window(masked: torch.Tensor, schedule: DenoiseSchedule) -> torch.Tensor | None:
     """Return each row's commit window (K,) for this step, or None when the profile has none.
 
-    The window is the profile's ``window``, widened where needed so that the
-    masks left in a row fit into the steps left in the pass: a long canvas still
-    fills in equal left-to-right blocks instead of leaving its tail to the
-    final step.
+    The window is the profile's ``window``, widened where the masks left in a
+    row would not fit into the steps left in the pass. A long canvas thus fills
+    in equal left-to-right blocks instead of leaving its tail to the final step.
     """
     if schedule.profile.window is None:
         return None

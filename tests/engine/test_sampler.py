@@ -80,7 +80,7 @@ def test_windowed_denoise_fills_left_to_right():
     assert state.tokens_per_step == [1, 1, 1, 1]
 
 
-def test_block_window_widens_so_the_masks_fit_the_steps_left():
+def test_block_window_widens_to_fit_steps():
     profile = EffortProfile(name="test", threshold=0.9, max_steps=4, candidates=1, revision=False, window=2)
     schedule = DenoiseSchedule(profile)
     masked = torch.ones(2, 16, dtype=torch.bool)
