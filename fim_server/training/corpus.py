@@ -146,9 +146,15 @@ _MASK64 = (1 << 64) - 1
 _SEEDS = [int.from_bytes(hashlib.blake2b(str(i).encode(), digest_size=8).digest(), "little") for i in range(_NUM_HASHES)]
 
 
+def _stable_hash(text: str) -> int:
+    # The built-in hash() of a str is salted per process (PYTHONHASHSEED), which would make the
+    # near-duplicate pass, and so the corpus, differ from one build to the next.
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
 def _shingles(text: str, n: int = 5) -> set[int]:
     words = _WORD.findall(text)
-    return {hash(" ".join(words[i : i + n])) & _MASK64 for i in range(max(len(words) - n + 1, 1))}
+    return {_stable_hash(" ".join(words[i : i + n])) for i in range(max(len(words) - n + 1, 1))}
 
 
 def minhash_signature(text: str) -> tuple[int, ...]:
