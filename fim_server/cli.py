@@ -31,7 +31,8 @@ def add_engine_location_options(parser: argparse.ArgumentParser) -> None:
                              "$XDG_RUNTIME_DIR/fim-server/daemon.sock, else a private folder in the temp directory)")
     parser.add_argument("--idle-timeout", dest="daemon_idle_timeout", type=int, metavar="SECONDS",
                         help="with --engine daemon: seconds without requests before a daemon that this command "
-                             "starts exits, or 0 to never exit (default: the idle_timeout setting, 1800 unless set)")
+                             "starts exits, or 0 to never exit (default: the idle_timeout setting, "
+                             f"{Settings().idle_timeout} unless set)")
 
 
 def setting_overrides(args) -> dict:

@@ -106,3 +106,12 @@ def test_rejections_are_counted_in_metrics(api):
     text = api.get("/metrics").text
     assert 'fim_http_requests_total{endpoint="/infill",status="415"} 1' in text
     assert 'fim_http_requests_total{endpoint="/health",status="403"} 1' in text
+
+
+def test_rejections_are_logged_with_the_reason(api, caplog):
+    caplog.set_level("WARNING", logger="fim_server")
+    post_raw(api, "/infill", {"input_prefix": "x = "}, "text/plain")
+    api.get("/v1/models", headers={"Host": "attacker.example"})
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(m.startswith("POST /infill rejected with 415: unsupported Content-Type 'text/plain'") for m in messages), messages
+    assert any(m.startswith("GET /v1/models rejected with 403: invalid Host header 'attacker.example'") for m in messages), messages
