@@ -42,6 +42,8 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     gets: "complete" (decided as in code), "line" (the rest of the line) or
     "none" (no completion). A ``mode`` of "line" or "block" replaces the mode
     decided from the code, but a "none" policy still offers nothing.
+    ``min_confidence`` (0 to 1) drops candidates whose confidence, the
+    geometric mean probability of their tokens, is below it; 0 keeps all.
     """
 
     text: str | None = None
@@ -55,6 +57,7 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     effort: str | None = None
     mode: Literal["auto", "line", "block"] = "auto"
     max_lines: int | None = None
+    min_confidence: float = 0.0
     comments: LiteralPolicy = "line"
     strings: LiteralPolicy = "line"
 
@@ -143,6 +146,7 @@ class _Context:
     window: ContextWindow
     result: CompletionResult
     max_lines: int
+    min_confidence: float
 
 
 class CompletionPipeline:
@@ -180,6 +184,9 @@ class CompletionPipeline:
                 raise RequestError(f"invalid {name} {getattr(request, name)!r}: use one of {', '.join(POLICIES)}")
         if request.max_lines is not None and request.max_lines < 1:
             raise RequestError(f"invalid max_lines {request.max_lines}: use 1 or more, or leave it out for the default")
+        if not 0.0 <= request.min_confidence <= 1.0:
+            raise RequestError(f"invalid min_confidence {request.min_confidence!r}: use a number from 0 to 1 (0 keeps "
+                               "every candidate)")
         text, offset = resolve_cursor(request)
         if document is not None and document.text is not text and document.text != text:
             raise RequestError("the document passed with the request does not contain the request's text")
@@ -196,7 +203,7 @@ class CompletionPipeline:
         )
         if window.mode == "none":
             result.rejected = f"no completion here: {window.mode_reason}"
-        return _Context(window, result, request.max_lines or self.max_lines)
+        return _Context(window, result, request.max_lines or self.max_lines, request.min_confidence)
 
     def _generate(self, context: _Context, should_stop) -> CompletionResult:
         """Run the fill, post-processing and rank steps for a window that wants a completion."""
@@ -224,6 +231,10 @@ class CompletionPipeline:
             infos.append(CandidateInfo(text=done.text, confidence=candidate.confidence,
                                        syntax_errors_added=delta, rejected=done.rejected,
                                        replace_chars=done.replace_chars))
+        floor = context.min_confidence
+        for info in infos:
+            if info.rejected is None and info.confidence < floor:
+                info.rejected = f"confidence {info.confidence:.3f} is below min_confidence {floor:g}"
         usable = [info for info in infos if info.rejected is None]
         usable.sort(key=lambda info: (info.syntax_errors_added or 0, -info.confidence))
         timings["rank"] = (time.perf_counter() - started) * 1000

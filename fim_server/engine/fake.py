@@ -27,11 +27,13 @@ class FakeEngine:
         steps: int = 4,
         step_seconds: float = 0.0,
         fail_with: Exception | None = None,
+        confidence: float = 0.9,
     ) -> None:
         self.respond = respond or (lambda prefix, suffix: "fake_completion()")
         self.steps = steps
         self.step_seconds = step_seconds
         self.fail_with = fail_with
+        self.confidence = confidence
         self.calls: list[tuple[str, str, int, str]] = []
         self._lock = threading.Lock()
 
@@ -50,7 +52,7 @@ class FakeEngine:
                 raise self.fail_with
             text = self.respond(prefix, suffix)
             elapsed = (time.perf_counter() - started) * 1000
-            candidate = Candidate(text=text, confidence=0.9, finished=True, canvas_tokens=canvas_tokens)
+            candidate = Candidate(text=text, confidence=self.confidence, finished=True, canvas_tokens=canvas_tokens)
             return FillResult([candidate], self.steps, [1] * self.steps, {"denoise": elapsed}, "miss")
 
 
@@ -76,7 +78,8 @@ def engine_from_script(spec: str) -> FakeEngine:
 
     Keys: ``text`` (default suggestion), ``rules`` (``{"after": ..., "text": ...}``
     or ``{"after": ..., "fail": message}``, matched against the end of the prefix),
-    ``steps``, ``step_seconds`` and ``fail`` (raise RuntimeError in every fill).
+    ``steps``, ``step_seconds``, ``confidence`` (of every candidate, default 0.9) and ``fail``
+    (raise RuntimeError in every fill).
     """
     try:
         script = json.loads(spec)
@@ -86,4 +89,5 @@ def engine_from_script(spec: str) -> FakeEngine:
         raise ValueError("expected a JSON object")
     failure = RuntimeError(script["fail"]) if script.get("fail") else None
     return FakeEngine(scripted_responder(script), steps=int(script.get("steps", 4)),
-                      step_seconds=float(script.get("step_seconds", 0.0)), fail_with=failure)
+                      step_seconds=float(script.get("step_seconds", 0.0)), fail_with=failure,
+                      confidence=float(script.get("confidence", 0.9)))

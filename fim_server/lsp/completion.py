@@ -104,6 +104,7 @@ class CompletionService:
         request = CompletionRequest(text=text, offset=offset, language=doc.language, path=doc.path,
                                     effort=effort,
                                     max_lines=settings.max_lines,
+                                    min_confidence=settings.min_confidence,
                                     comments=SCOPE_POLICIES[settings.in_comments],
                                     strings=SCOPE_POLICIES[settings.in_strings])
         started = time.perf_counter()

@@ -25,7 +25,7 @@ from .stats import ServerStats
 log = logging.getLogger("fim_server.lsp")
 
 # Settings whose change makes cached suggestions stale.
-_SUGGESTION_FIELDS = ("model", "effort", "typing_effort", "max_lines", "in_comments", "in_strings")
+_SUGGESTION_FIELDS = ("model", "effort", "typing_effort", "max_lines", "min_confidence", "in_comments", "in_strings")
 # Settings whose change loads a new pipeline.
 _ENGINE_FIELDS = ("model", "engine", "socket")
 

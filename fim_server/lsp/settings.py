@@ -12,6 +12,7 @@ Keys, as editors send them::
     effort            "instant", "low", "medium" or "high", for requests the user invokes explicitly
     typingEffort      the same choices, for requests the editor sends while the user types
     maxLines          maximum lines in one suggestion, 1 to 200
+    minConfidence     hide suggestions whose confidence (0 to 1) is below this; 0 shows every one
     languages         {"*": true, "markdown": false}: on or off per LSP language id, "*" for the rest
     inComments        "on", "line" (single-line suggestions only) or "off"
     inStrings         "on", "line" or "off"
@@ -55,6 +56,7 @@ class LspSettings:
     effort: str = "low"
     typing_effort: str = "instant"  # automatic triggers: fewer steps keep up with typing
     max_lines: int = 20
+    min_confidence: float = 0.0
     languages: Mapping[str, bool] = field(default_factory=lambda: {"*": True})
     in_comments: str = "on"
     in_strings: str = "line"
@@ -78,6 +80,12 @@ def _whole_number(low: int, high: int):
         return value, None
 
     return check
+
+
+def _fraction(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        return None, "use a number from 0 to 1 (0 shows every suggestion)"
+    return float(value), None
 
 
 def _one_of(choices: tuple[str, ...]):
@@ -137,6 +145,7 @@ _KEYS = {
     "effort": ("effort", _one_of(tuple(EFFORTS))),
     "typingEffort": ("typing_effort", _one_of(tuple(EFFORTS))),
     "maxLines": ("max_lines", _whole_number(1, 200)),
+    "minConfidence": ("min_confidence", _fraction),
     "languages": ("languages", _languages),
     "inComments": ("in_comments", _one_of(SCOPE_BEHAVIOURS)),
     "inStrings": ("in_strings", _one_of(SCOPE_BEHAVIOURS)),

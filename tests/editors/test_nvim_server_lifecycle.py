@@ -98,6 +98,21 @@ def test_invalid_option_and_effort_change(start_nvim, tmp_path):
     assert session.lua("return vim.lsp.get_clients({ name = 'fim_server' })[1].settings.fimServer.typingEffort") == "low"
 
 
+def test_confidence_floor_hides_ghost_text(start_nvim, tmp_path):
+    # The scripted engine's candidates have a confidence of 0.6.
+    session = start_nvim(engine_script(rules=RULES, text="", confidence=0.6))
+    session.setup(min_confidence=0.7)
+    session.open(tmp_path / "example.py", "")
+    session.wait_attached()
+    session.feed("idef add(a, b):<CR>")
+    session.wait_for(lambda: session.lines() == ["def add(a, b):", "    "], "the typed text")
+    session.wait_for(lambda: session.server_stats()["modelCalls"] >= 1, "a model call")
+    assert session.ghost() == []
+    session.setup(min_confidence=0.5)
+    session.feed("x<BS>")
+    assert session.wait_ghost() == ["return a + b"]
+
+
 def test_daemon_engine_options(start_nvim, tmp_path):
     # A short folder, because pytest's tmp_path can exceed the 107-byte limit of Unix socket paths.
     socket = Path(tempfile.mkdtemp(prefix="fimd-nvim-", dir="/tmp")) / "daemon.sock"
@@ -122,8 +137,10 @@ def test_daemon_engine_options(start_nvim, tmp_path):
 def test_invalid_engine_options(start_nvim):
     session = start_nvim()
     session.setup(engine="remote", daemon_socket="daemon.sock", typing_effort="fast", daemon_idle_timeout=-1,
-                  cmd=["true"])
+                  min_confidence=2, cmd=["true"])
     warnings = messages(session, WARN)
+    assert any("invalid min_confidence 2" in warning for warning in warnings), warnings
+    assert session.lua("return require('fim_server').options.min_confidence") == 0
     assert any("invalid engine" in warning and "remote" in warning for warning in warnings), warnings
     assert any("invalid daemon_socket" in warning for warning in warnings), warnings
     assert any("invalid daemon_idle_timeout -1" in warning for warning in warnings), warnings
@@ -132,3 +149,14 @@ def test_invalid_engine_options(start_nvim):
     assert session.lua("return require('fim_server').options.daemon_socket") is None
     assert session.lua("return require('fim_server').options.daemon_idle_timeout") is None
     assert session.lua("return require('fim_server').options.typing_effort") == "instant"
+
+
+def test_second_setup_replaces_key_mappings(start_nvim):
+    session = start_nvim()
+    session.setup(cmd=["true"])
+    assert session.lua("return vim.fn.maparg('<M-y>', 'i')") != ""
+    session.setup(cmd=["true"], keymaps={"accept": "<M-a>", "dismiss": False})
+    assert session.lua("return vim.fn.maparg('<M-y>', 'i')") == ""
+    assert session.lua("return vim.fn.maparg('<M-e>', 'i')") == ""
+    assert session.lua("return vim.fn.maparg('<M-a>', 'i')") != ""
+    assert session.lua("return vim.fn.maparg('<M-t>', 'i')") != ""

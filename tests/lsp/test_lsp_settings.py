@@ -102,6 +102,22 @@ async def test_comments_and_strings_off(reset: LanguageClient):
     assert await suggestions(reset, "file:///tmp/settings/comment_on.py", text, 0, 10) == ["compute_total(items)"]
 
 
+async def test_confidence_floor(reset: LanguageClient):
+    # The scripted engine gives every candidate a confidence of 0.9.
+    configure(reset, {"fimServer": {"minConfidence": 0.95}})
+    assert await suggestions(reset, "file:///tmp/settings/floor_high.py", "total = ", 0, 8) == []
+    configure(reset, {"fimServer": {"minConfidence": 0.5}})
+    assert await suggestions(reset, "file:///tmp/settings/floor_low.py", "total = ", 0, 8) == ["compute_total(items)"]
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, "0.5", True])
+async def test_invalid_confidence_floor_unit(value):
+    state = SettingsState(LspSettings())
+    with pytest.raises(SettingsError, match=rf"minConfidence={value!r}: use a number from 0 to 1"):
+        state.update("workspace", {"fimServer": {"minConfidence": value}}, "workspace")
+    assert state.current.min_confidence == 0.0
+
+
 async def test_typing_and_invoked_efforts(reset: LanguageClient):
     configure(reset, {"fimServer": {"effort": "medium", "typingEffort": "instant"}})
     uri = "file:///tmp/settings/efforts.py"

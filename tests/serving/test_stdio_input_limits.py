@@ -1,4 +1,4 @@
-"""The stdio mode on hostile input: over-long lines, odd cancel targets, invalid max_lines.
+"""The stdio mode on hostile input: over-long lines, odd cancel targets, invalid max_lines and min_confidence.
 
 These tests drive ``serve`` through a real pipe with the scripted engine; they
 check the JSON-lines framing and replies, not model behaviour.
@@ -99,3 +99,21 @@ async def test_invalid_max_lines_skips_model(max_lines):
     assert replies[0]["error"]["code"] == "invalid_request"
     assert f"invalid max_lines {max_lines}" in replies[0]["error"]["message"]
     assert engine.calls == []
+
+
+@pytest.mark.parametrize("floor", [1.5, -0.5])
+async def test_invalid_min_confidence_skips_model(floor):
+    engine = FakeEngine(lambda prefix, suffix: "compute_total(items)")
+    replies = await run_stdio(request(1, min_confidence=floor), engine)
+    assert replies[0]["error"]["code"] == "invalid_request"
+    assert f"invalid min_confidence {floor}" in replies[0]["error"]["message"]
+    assert engine.calls == []
+
+
+async def test_min_confidence_hides_a_less_confident_completion():
+    engine = FakeEngine(lambda prefix, suffix: "compute_total(items)", confidence=0.4)
+    answered = by_id(await run_stdio(request(1, min_confidence=0.5) + request(2, min_confidence=0.3), engine))
+    assert answered[1]["result"]["text"] == ""
+    assert answered[1]["result"]["rejected"] == "confidence 0.400 is below min_confidence 0.5"
+    assert answered[2]["result"]["text"] == "compute_total(items)"
+    assert answered[2]["result"]["confidence"] == pytest.approx(0.4)

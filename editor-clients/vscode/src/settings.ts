@@ -21,6 +21,7 @@ export interface ClientSettings {
     debounceMinMs: number;
     debounceMaxMs: number;
     maxLines: number;
+    minConfidence: number;
     inComments: ScopeBehaviour;
     inStrings: ScopeBehaviour;
     engine: Engine;
@@ -41,6 +42,7 @@ export interface ServerSettings {
     debounceMinMs: number;
     debounceMaxMs: number;
     maxLines: number;
+    minConfidence: number;
     inComments: ScopeBehaviour;
     inStrings: ScopeBehaviour;
     engine: Exclude<Engine, 'default'> | null;
@@ -74,6 +76,15 @@ class SettingsReader {
             return value;
         }
         this.reject(key, value, `use a whole number from ${min} to ${max}`, fallback);
+        return fallback;
+    }
+
+    fraction(key: string, fallback: number): number {
+        const value = this.config.get<unknown>(key, fallback);
+        if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1) {
+            return value;
+        }
+        this.reject(key, value, 'use a number from 0 to 1', fallback);
         return fallback;
     }
 
@@ -139,6 +150,7 @@ export function readSettings(): { settings: ClientSettings; problems: string[] }
         debounceMinMs: reader.integer('debounceMinMs', 10, 0, 5000),
         debounceMaxMs: reader.integer('debounceMaxMs', 500, 0, 5000),
         maxLines: reader.integer('maxLines', 20, 1, 200),
+        minConfidence: reader.fraction('minConfidence', 0),
         inComments: reader.choice('inComments', SCOPE_BEHAVIOURS, 'on'),
         inStrings: reader.choice('inStrings', SCOPE_BEHAVIOURS, 'line'),
         engine: reader.choice('engine', ENGINES, 'default'),
@@ -163,6 +175,7 @@ export function serverSettings(settings: ClientSettings): ServerSettings {
         debounceMinMs: settings.debounceMinMs,
         debounceMaxMs: settings.debounceMaxMs,
         maxLines: settings.maxLines,
+        minConfidence: settings.minConfidence,
         inComments: settings.inComments,
         inStrings: settings.inStrings,
         engine: settings.engine === 'default' ? null : settings.engine,

@@ -21,6 +21,7 @@ describe('settings at start-up', () => {
     before(async () => {
         session = await h.activate({
             effort: 'extreme', typingEffort: 'fast', maxLines: 0, inStrings: 'off', debounceMinMs: 20, debounceMaxMs: 300,
+            minConfidence: 0.25,
         });
         await h.waitReady(session);
     });
@@ -43,6 +44,7 @@ describe('settings at start-up', () => {
         assert.match(line, / effort='low'/);
         assert.match(line, /typing_effort='instant'/);
         assert.match(line, /max_lines=20/);
+        assert.match(line, /min_confidence=0.25/);
         assert.match(line, /in_strings='off'/);
     });
 
@@ -74,6 +76,17 @@ describe('settings changed while running', () => {
         await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes(" effort='instant'")),
             'the server to apply effort instant');
         assert.match(String(h.statusItem().tooltip), /Effort: instant while typing, instant when invoked/);
+    });
+
+    test('an out-of-range confidence floor falls back with a warning', async () => {
+        h.editor.setSetting('fimServer.minConfidence', 1.5);
+        const warning = await h.waitFor(() => h.control.messages.find((item) => item.message.includes('minConfidence')),
+            'a warning about minConfidence');
+        assert.match(warning.message, /invalid fimServer\.minConfidence 1\.5: use a number from 0 to 1; using 0/);
+        h.editor.setSetting('fimServer.minConfidence', 0.4);
+        await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes('min_confidence=0.4')),
+            'the server to apply min_confidence 0.4');
+        h.editor.setSetting('fimServer.minConfidence', undefined);
     });
 
     test('server rejects a bad model path', async () => {

@@ -100,7 +100,14 @@ function M.set_typing_effort(effort)
   change_effort('typing_effort', effort)
 end
 
+-- Keys mapped by the last setup(), removed when setup() runs again with other keys.
+local mapped = {}
+
 local function map_keys(options)
+  for _, lhs in ipairs(mapped) do
+    pcall(vim.keymap.del, 'i', lhs)
+  end
+  mapped = {}
   local keys = options.keymaps
   local actions = {
     { keys.accept, M.accept, 'Accept the fim-server suggestion' },
@@ -112,6 +119,7 @@ local function map_keys(options)
   for _, action in ipairs(actions) do
     if action[1] then
       vim.keymap.set('i', action[1], function() action[2]() end, { desc = action[3], silent = true })
+      table.insert(mapped, action[1])
     end
   end
 end
@@ -160,7 +168,8 @@ function M.setup(user)
   if not M.uses_native() then
     watch_buffers()
   end
-  server.configure(options)
+  -- Registers the configuration; a server already running (setup() called again) gets the new settings.
+  server.push_settings(options)
   local missing = server.missing_command(options)
   if missing then
     status.set('error', missing)
