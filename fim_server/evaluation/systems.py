@@ -155,6 +155,7 @@ class PipelineSystem:
         latency = _elapsed_ms(started)
         cpu = (time.process_time() - cpu_started) * 1000
         info = {"effort": self.effort, "model_steps": result.model_steps, "mode": result.mode, "rejected": result.rejected,
+                "confidence": round(result.confidence, 4),
                 "timings_ms": {name: round(value, 2) for name, value in result.timings_ms.items()},
                 "candidates": [candidate.text for candidate in result.candidates]}
         return Completion(text=result.text, latency_ms=latency, cpu_ms=cpu, info=info)

@@ -169,6 +169,7 @@ def test_pipeline_system_runs_the_bundled_model(bundled_model_path):
         assert completion.info["effort"] == "instant"
         assert completion.info["mode"] in ("line", "block")
         assert 1 <= completion.info["model_steps"] <= 4
+        assert 0.0 <= completion.info["confidence"] <= 1.0
         assert low.complete(TASK).info["effort"] == "low"
     finally:
         instant.close()
