@@ -79,8 +79,8 @@ def _endpoint(app: HttpApp, path: str, dialect: Dialect, handler, *, public: boo
         except Exception as exc:  # every failure becomes an error in the caller's API format
             response = _error_response(dialect, exc)
             if isinstance(exc, (ApiError, RequestError)):
-                # Rejected requests (wrong host, key, content type or body) are otherwise invisible to whoever
-                # runs the server; the message says what the client has to change.
+                # Without this line the operator never sees rejected requests (wrong host, key, content type or
+                # body). The message says what the client has to change.
                 log.warning("%s %s rejected with %d: %s", request.method, request.url.path, response.status_code,
                             exc.message if isinstance(exc, ApiError) else exc)
         app.metrics.observe(path, response.status_code, time.perf_counter() - started)

@@ -110,7 +110,7 @@ async def test_invalid_min_confidence_skips_model(floor):
     assert engine.calls == []
 
 
-async def test_min_confidence_hides_a_less_confident_completion():
+async def test_min_confidence_hides_weak_completion():
     engine = FakeEngine(lambda prefix, suffix: "compute_total(items)", confidence=0.4)
     answered = by_id(await run_stdio(request(1, min_confidence=0.5) + request(2, min_confidence=0.3), engine))
     assert answered[1]["result"]["text"] == ""
