@@ -5,9 +5,9 @@ corpus from ``fim-server corpus --out work/corpus``). It runs the completion
 pipeline, as the language server does, to complete held-out Python lines. Half
 of the cursors sit at the start of a line, half after a few typed characters.
 For each effort and a range of confidence floors, it prints the share of
-cursors that would still show a suggestion, and the exact-match rate and mean
-edit similarity of the suggestions shown, so that a floor can be chosen from
-measured figures. It also prints the rank correlation between
+cursors that would still show a suggestion. It also prints the exact-match rate
+and mean edit similarity of the suggestions shown, so that a floor can be
+chosen from measured figures. It also prints the rank correlation between
 confidence and edit similarity.
 """
 

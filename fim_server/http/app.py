@@ -80,7 +80,7 @@ def _endpoint(app: HttpApp, path: str, dialect: Dialect, handler, *, public: boo
             response = _error_response(dialect, exc)
             if isinstance(exc, (ApiError, RequestError)):
                 # Without this line the operator never sees rejected requests (wrong host, key, content type or
-                # body). The message says what the client has to change.
+                # body). The message names what the client has to change.
                 log.warning("%s %s rejected with %d: %s", request.method, request.url.path, response.status_code,
                             exc.message if isinstance(exc, ApiError) else exc)
         app.metrics.observe(path, response.status_code, time.perf_counter() - started)

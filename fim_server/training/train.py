@@ -19,20 +19,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-# oneDNN, which runs the bfloat16 matrix products on CPU, caches a compiled kernel per tensor shape
-# (1024 by default). Training batches come in many shapes. With the default cache, one worker grew
-# from 2.2 to 4.8 GB in 260 steps (2-core CPU, one thread). With 16 entries it stayed near 2 GB at
-# the same speed. This must run before the first bfloat16 product, and spawned workers import it too.
-os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
-
-import torch  # noqa: E402  (after the oneDNN setting above)
-from tqdm import tqdm  # noqa: E402
+import torch
+from tqdm import tqdm
 
 from ..model import PREFIX, FimAutoregressiveConfig, FimAutoregressiveModel, FimDiffusionConfig, FimDiffusionModel
 from ..model.tokenizer import iter_corpus_texts, load_tokenizer, save_tokenizer, train_tokenizer
 from .autoregressive import autoregressive_loss, collate_autoregressive, middle_loss
 from .examples import Batch, collate, make_example
 from .workers import GradientSync, run_workers
+
+# oneDNN, which runs the bfloat16 matrix products on CPU, caches a compiled kernel per tensor shape
+# (1024 by default), and reads this variable when it creates its first kernel. Training batches come
+# in many shapes: with the default cache one worker grew from 2.2 to 4.8 GB in 260 steps (2-core CPU,
+# one thread), and with 16 entries it stayed near 2 GB at the same speed. Spawned workers import
+# this module too.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
 
 log = logging.getLogger("fim_server.train")
 
