@@ -20,6 +20,9 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=["bfloat16", "float32"], help="weights dtype (default bfloat16)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (0 lets torch decide)")
     parser.add_argument("--effort", help="instant, low, medium or high (default low)")
+    parser.add_argument("--min-confidence", type=float, metavar="FLOOR",
+                        help="0 to 1: return no completion when the best candidate's confidence is below this "
+                             "(default 0, which shows every completion)")
 
 
 def add_engine_location_options(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +41,7 @@ def add_engine_location_options(parser: argparse.ArgumentParser) -> None:
 def setting_overrides(args) -> dict:
     """Settings given on the command line; None where an option was not given."""
     return {"model": args.model, "dtype": args.dtype, "threads": args.threads, "effort": args.effort,
+            "min_confidence": getattr(args, "min_confidence", None),
             "engine": getattr(args, "engine_location", None), "socket": getattr(args, "daemon_socket", None),
             "idle_timeout": getattr(args, "daemon_idle_timeout", None)}
 
@@ -66,7 +70,8 @@ def build_pipeline(settings: Settings):
         from .engine.loading import load_engine
 
         engine = load_engine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
-    return CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines)
+    return CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines,
+                              min_confidence=settings.min_confidence)
 
 
 def parse_location(location: str) -> tuple[Path, int, int]:

@@ -11,6 +11,7 @@ The TOML file is ``$FIM_SERVER_CONFIG`` when set, else
     threads = 1             # torch CPU threads; 0 lets torch decide
     effort = "low"          # instant, low, medium or high
     max_lines = 20
+    min_confidence = 0.0    # 0 to 1: hide completions less confident than this; 0 shows all
     engine = "local"        # or "daemon": share one model process (`fim-server serve`) between editors
     socket = ""             # the daemon's Unix socket; "" is $XDG_RUNTIME_DIR/fim-server/daemon.sock
     idle_timeout = 1800     # seconds without requests before a daemon that a client starts exits, 0 for never
@@ -46,6 +47,8 @@ class Settings:
     threads: int = 1
     effort: str = "low"
     max_lines: int = 20
+    # Candidates whose confidence (geometric mean token probability) is below this are dropped.
+    min_confidence: float = 0.0
     # "daemon": fills go to the shared model daemon, which the first client starts.
     engine: str = "local"
     socket: str = ""  # the daemon's socket path; "" picks the default location
@@ -87,6 +90,9 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError(f"invalid threads {settings.threads!r}: use a whole number >= 0 (0 lets torch decide)")
     if not isinstance(settings.max_lines, int) or not 1 <= settings.max_lines <= 200:
         raise ConfigError(f"invalid max_lines {settings.max_lines!r}: use a whole number from 1 to 200")
+    if not 0.0 <= settings.min_confidence <= 1.0:
+        raise ConfigError(f"invalid min_confidence {settings.min_confidence!r}: use a number from 0 to 1 "
+                          "(0 shows every completion)")
     if not (Path(settings.model) / "config.json").is_file():
         raise ConfigError(
             f"invalid model {settings.model!r}: no config.json there; point it at a folder written by "
@@ -114,6 +120,15 @@ def _coerce(name: str, raw, source: str):
             return int(raw)
         except ValueError:
             raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a whole number") from None
+    if expected == "float":
+        if isinstance(raw, str):
+            try:
+                raw = float(raw)
+            except ValueError:
+                raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a number") from None
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw:
+            raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a number")
+        return float(raw)
     if expected == "str" and not isinstance(raw, str):
         raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a string")
     if expected == "int" and (not isinstance(raw, int) or isinstance(raw, bool)):

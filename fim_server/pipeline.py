@@ -43,7 +43,8 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     "none" (no completion). A ``mode`` of "line" or "block" replaces the mode
     decided from the code, but a "none" policy still offers nothing.
     ``min_confidence`` (0 to 1) drops candidates whose confidence, the
-    geometric mean probability of their tokens, is below it; 0 keeps all.
+    geometric mean probability of their tokens, is below it; 0 keeps all, and
+    leaving it out uses the pipeline's default (the ``min_confidence`` setting).
     """
 
     text: str | None = None
@@ -57,7 +58,7 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     effort: str | None = None
     mode: Literal["auto", "line", "block"] = "auto"
     max_lines: int | None = None
-    min_confidence: float = 0.0
+    min_confidence: float | None = None
     comments: LiteralPolicy = "line"
     strings: LiteralPolicy = "line"
 
@@ -156,10 +157,12 @@ class CompletionPipeline:
     not re-entrant) is never used concurrently and async callers stay responsive.
     """
 
-    def __init__(self, engine: Engine, *, default_effort: str = "low", max_lines: int = 20) -> None:
+    def __init__(self, engine: Engine, *, default_effort: str = "low", max_lines: int = 20,
+                 min_confidence: float = 0.0) -> None:
         self.engine = engine
         self.default_effort = default_effort
         self.max_lines = max_lines
+        self.min_confidence = min_confidence
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fim-engine")
 
     def complete(self, request: CompletionRequest, should_stop=None, *,
@@ -184,8 +187,9 @@ class CompletionPipeline:
                 raise RequestError(f"invalid {name} {getattr(request, name)!r}: use one of {', '.join(POLICIES)}")
         if request.max_lines is not None and request.max_lines < 1:
             raise RequestError(f"invalid max_lines {request.max_lines}: use 1 or more, or leave it out for the default")
-        if not 0.0 <= request.min_confidence <= 1.0:
-            raise RequestError(f"invalid min_confidence {request.min_confidence!r}: use a number from 0 to 1 (0 keeps "
+        floor = self.min_confidence if request.min_confidence is None else request.min_confidence
+        if not 0.0 <= floor <= 1.0:
+            raise RequestError(f"invalid min_confidence {floor!r}: use a number from 0 to 1 (0 keeps "
                                "every candidate)")
         text, offset = resolve_cursor(request)
         if document is not None and document.text is not text and document.text != text:
@@ -203,7 +207,7 @@ class CompletionPipeline:
         )
         if window.mode == "none":
             result.rejected = f"no completion here: {window.mode_reason}"
-        return _Context(window, result, request.max_lines or self.max_lines, request.min_confidence)
+        return _Context(window, result, request.max_lines or self.max_lines, floor)
 
     def _generate(self, context: _Context, should_stop) -> CompletionResult:
         """Run the fill, post-processing and rank steps for a window that wants a completion."""

@@ -36,6 +36,11 @@ def test_environment_overrides_file(tmp_path, monkeypatch, bundled_model_path):
         ("idle_timeout = -1", r"invalid idle_timeout -1: use a whole number of seconds >= 0 \(0 keeps"),
         ('idle_timeout = "soon"', "invalid idle_timeout 'soon' .*: expected a whole number"),
         ("idle_timeout = 1.5", "invalid idle_timeout 1.5 .*: expected a whole number"),
+        ("min_confidence = 1.5", r"invalid min_confidence 1.5: use a number from 0 to 1 \(0 shows"),
+        ("min_confidence = -0.1", "invalid min_confidence -0.1: use a number from 0 to 1"),
+        ('min_confidence = "high"', "invalid min_confidence 'high' .*: expected a number"),
+        ("min_confidence = true", "invalid min_confidence True .*: expected a number"),
+        ("min_confidence = nan", "invalid min_confidence nan .*: expected a number"),
     ],
 )
 def test_invalid_file_settings(tmp_path, monkeypatch, content, message):
@@ -78,13 +83,19 @@ def test_socket_home_is_expanded(tmp_path, monkeypatch):
     assert settings.socket == str(tmp_path / "daemon.sock")
 
 
-def test_idle_timeout_layers(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("name", "in_file", "in_environment", "on_command_line"), [
+    ("idle_timeout", 600, 120, 0),
+    ("min_confidence", 0.3, 0.25, 1.0),
+])
+def test_setting_layers(tmp_path, monkeypatch, name, in_file, in_environment, on_command_line):
     config = tmp_path / "config.toml"
-    config.write_text("idle_timeout = 600\n")
+    config.write_text(f"{name} = {in_file}\n")
     monkeypatch.setenv("FIM_SERVER_CONFIG", str(config))
-    assert load_settings(environ={}).idle_timeout == 600
-    assert load_settings(environ={"FIM_SERVER_IDLE_TIMEOUT": "120"}).idle_timeout == 120
-    assert load_settings({"idle_timeout": 0}, environ={"FIM_SERVER_IDLE_TIMEOUT": "120"}).idle_timeout == 0
+    variable = f"FIM_SERVER_{name.upper()}"
+    assert getattr(load_settings(environ={}), name) == in_file
+    assert getattr(load_settings(environ={variable: str(in_environment)}), name) == in_environment
+    layered = load_settings({name: on_command_line}, environ={variable: str(in_environment)})
+    assert getattr(layered, name) == on_command_line
 
 
 def test_idle_timeout_defaults_to_30_minutes(monkeypatch):
@@ -100,11 +111,10 @@ def test_invalid_idle_timeout_from_environment(monkeypatch):
         load_settings(environ={"FIM_SERVER_IDLE_TIMEOUT": "-5"})
 
 
-def test_idle_timeout_from_command_line(monkeypatch):
+def stdio_arguments(monkeypatch, *flags: str):
+    """Parse ``fim-server stdio FLAGS`` with the real parser and return the arguments it would run with."""
     from fim_server.cli import main
 
-    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
     captured = {}
 
     def record_arguments(args) -> int:
@@ -112,11 +122,32 @@ def test_idle_timeout_from_command_line(monkeypatch):
         return 0
 
     monkeypatch.setattr("fim_server.cli.command_stdio", record_arguments)
-    assert main(["stdio", "--engine", "daemon", "--idle-timeout", "90"]) == 0
-    assert settings_from(captured["args"]).idle_timeout == 90
+    assert main(["stdio", *flags]) == 0
+    return captured["args"]
+
+
+def test_idle_timeout_from_command_line(monkeypatch):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    args = stdio_arguments(monkeypatch, "--engine", "daemon", "--idle-timeout", "90")
+    assert settings_from(args).idle_timeout == 90
 
 
 def test_idle_timeout_reaches_started_daemon():
     settings = replace(Settings(), idle_timeout=45)
     arguments = spawn_args_from_settings(settings)
     assert arguments[arguments.index("--idle-timeout") + 1] == "45"
+
+
+def test_confidence_floor_from_command_line(monkeypatch):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    assert settings_from(stdio_arguments(monkeypatch, "--min-confidence", "0.6")).min_confidence == 0.6
+
+
+def test_confidence_floor_defaults_to_zero(monkeypatch):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    assert load_settings(environ={}).min_confidence == 0.0
+    with pytest.raises(ConfigError, match=r"invalid min_confidence 'most' in \$FIM_SERVER_MIN_CONFIDENCE"):
+        load_settings(environ={"FIM_SERVER_MIN_CONFIDENCE": "most"})

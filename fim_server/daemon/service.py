@@ -122,7 +122,8 @@ def build_http(args, engine, settings, daemon):
 
     host = check_bind_host(args.host or "127.0.0.1", explicit=args.host is not None)
     sock = bind_socket(host, args.http_port)
-    pipeline = CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines)
+    pipeline = CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines,
+                                  min_confidence=settings.min_confidence)
     service = CompletionService(pipeline, request_timeout=args.request_timeout, on_activity=daemon.touch)
     options = HttpOptions(model_name=Path(settings.model).name,
                           model_path=None if args.engine == "fake" else str(settings.model),

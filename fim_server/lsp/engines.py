@@ -99,7 +99,8 @@ def diffusion_loader(settings: Settings) -> PipelineLoader:
             engine = load_engine(model_path, dtype=settings.dtype, threads=settings.threads or None)
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"cannot load the model from {model_path}: {exc}") from exc
-        return CompletionPipeline(MeteredEngine(engine), default_effort=settings.effort, max_lines=settings.max_lines)
+        return CompletionPipeline(MeteredEngine(engine), default_effort=settings.effort,
+                                  max_lines=settings.max_lines, min_confidence=settings.min_confidence)
 
     return load
 
@@ -130,7 +131,8 @@ def daemon_loader(settings: Settings, socket: str | None, test_script: str | Non
             if engine is not None:
                 engine.close()
             raise ModelUnavailable(f"cannot use the model daemon: {exc}") from exc
-        return CompletionPipeline(MeteredEngine(engine), default_effort=settings.effort, max_lines=settings.max_lines)
+        return CompletionPipeline(MeteredEngine(engine), default_effort=settings.effort,
+                                  max_lines=settings.max_lines, min_confidence=settings.min_confidence)
 
     return load
 

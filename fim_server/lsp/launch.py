@@ -62,7 +62,7 @@ def build_server(args) -> FimLanguageServer:
     settings, error = server_settings(args)
     if error:
         log.error("%s; starting with the built-in defaults", error)
-    base = LspSettings(effort=settings.effort, max_lines=settings.max_lines)
+    base = LspSettings(effort=settings.effort, max_lines=settings.max_lines, min_confidence=settings.min_confidence)
     server = FimLanguageServer(server_settings=settings, base=base, startup_error=error)
     register(server)
     return server

@@ -23,10 +23,10 @@ def request(id_, **fields) -> bytes:
     return json.dumps({"id": id_, "prefix": "total = ", "language": "python", **fields}).encode() + b"\n"
 
 
-async def run_stdio(payload: bytes, engine: FakeEngine | None = None) -> list[dict]:
+async def run_stdio(payload: bytes, engine: FakeEngine | None = None, *, min_confidence: float = 0.0) -> list[dict]:
     """Feed ``payload`` to ``serve`` through a pipe, close it, and return the replies once it exits."""
     engine = engine or FakeEngine(lambda prefix, suffix: "compute_total(items)")
-    pipeline = CompletionPipeline(engine)
+    pipeline = CompletionPipeline(engine, min_confidence=min_confidence)
     read_fd, write_fd = os.pipe()
 
     def feed() -> None:
@@ -117,3 +117,13 @@ async def test_min_confidence_hides_weak_completion():
     assert answered[1]["result"]["rejected"] == "confidence 0.400 is below min_confidence 0.5"
     assert answered[2]["result"]["text"] == "compute_total(items)"
     assert answered[2]["result"]["confidence"] == pytest.approx(0.4)
+
+
+async def test_server_confidence_floor_applies_unless_the_request_sets_one():
+    engine = FakeEngine(lambda prefix, suffix: "compute_total(items)", confidence=0.4)
+    payload = request(1) + request(2, min_confidence=0) + request(3, min_confidence=0.45)
+    answered = by_id(await run_stdio(payload, engine, min_confidence=0.5))
+    assert answered[1]["result"]["text"] == ""
+    assert answered[1]["result"]["rejected"] == "confidence 0.400 is below min_confidence 0.5"
+    assert answered[2]["result"]["text"] == "compute_total(items)"
+    assert answered[3]["result"]["rejected"] == "confidence 0.400 is below min_confidence 0.45"
