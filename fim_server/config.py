@@ -11,7 +11,7 @@ The TOML file is ``$FIM_SERVER_CONFIG`` when set, else
     threads = 1             # torch CPU threads; 0 lets torch decide
     effort = "low"          # instant, low, medium or high
     max_lines = 20
-    min_confidence = 0.0    # 0 to 1: hide completions less confident than this; 0 shows all
+    min_confidence = 0.0    # 0 to 1: completions less confident than this are hidden, and 0 shows all
     engine = "local"        # or "daemon": share one model process (`fim-server serve`) between editors
     socket = ""             # the daemon's Unix socket; "" is $XDG_RUNTIME_DIR/fim-server/daemon.sock
     idle_timeout = 1800     # seconds without requests before a daemon that a client starts exits, 0 for never

@@ -43,7 +43,7 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     "none" (no completion). A ``mode`` of "line" or "block" replaces the mode
     decided from the code, but a "none" policy still offers nothing.
     ``min_confidence`` (0 to 1) drops candidates whose confidence, the
-    geometric mean probability of their tokens, is below it; 0 keeps all, and
+    geometric mean probability of their tokens, is below it. 0 keeps all, and
     leaving it out uses the pipeline's default (the ``min_confidence`` setting).
     """
 

@@ -42,7 +42,7 @@ def test_environment_sets_started_daemon_idle_timeout(random_model_path, tmp_pat
         log_text = socket.with_suffix(".log").read_text()
         assert "idle timeout 2 s)" in log_text
         assert wait_until(lambda: not socket.exists()), "the daemon kept running past its idle timeout"
-        # The socket goes first; the daemon logs why it stopped just after.
+        # The daemon removes its socket first and logs why it stopped just after.
         assert wait_until(lambda: "daemon stopped: idle for" in socket.with_suffix(".log").read_text())
     finally:
         stop_daemon_on(socket)

@@ -22,7 +22,7 @@ async def suggestions(client: LanguageClient, uri: str) -> list[str]:
     return [item.insert_text for item in items_of(await inline(client, uri, 0, 8))]
 
 
-async def test_server_floor_hides_until_the_editor_lowers_it(client: LanguageClient):
+async def test_server_floor_until_editor_override(client: LanguageClient):
     assert await suggestions(client, "file:///tmp/floor/server_default.py") == []
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"fimServer": {"minConfidence": 0.5}}))

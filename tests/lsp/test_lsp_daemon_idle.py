@@ -60,7 +60,7 @@ async def test_started_daemon_exits_after_idle_timeout(client: LanguageClient):
     assert "idle timeout 1800 s)" not in DAEMON_LOG.read_text()
 
     assert await wait_until(lambda: not SOCKET.exists()), "the daemon kept running past its idle timeout"
-    # The socket goes first; the daemon logs why it stopped just after.
+    # The daemon removes its socket first and logs why it stopped just after.
     assert await wait_until(lambda: "daemon stopped: idle for" in DAEMON_LOG.read_text())
 
     # The next request starts a new daemon, with the same idle timeout.

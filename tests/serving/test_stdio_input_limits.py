@@ -119,7 +119,7 @@ async def test_min_confidence_hides_weak_completion():
     assert answered[2]["result"]["confidence"] == pytest.approx(0.4)
 
 
-async def test_server_confidence_floor_applies_unless_the_request_sets_one():
+async def test_server_floor_without_request_floor():
     engine = FakeEngine(lambda prefix, suffix: "compute_total(items)", confidence=0.4)
     payload = request(1) + request(2, min_confidence=0) + request(3, min_confidence=0.45)
     answered = by_id(await run_stdio(payload, engine, min_confidence=0.5))
