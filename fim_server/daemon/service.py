@@ -127,6 +127,7 @@ def build_http(args, engine, settings, daemon):
     service = CompletionService(pipeline, request_timeout=args.request_timeout, on_activity=daemon.touch)
     options = HttpOptions(model_name=Path(settings.model).name,
                           model_path=None if args.engine == "fake" else str(settings.model),
+                          model_dtype=settings.dtype,
                           api_key=read_api_key(args.api_key_file),
                           max_body_bytes=args.max_body_bytes, allowed_hosts=allowed_hosts_for(host))
     log.info("HTTP API on http://%s:%d (API key %s)", host, sock.getsockname()[1],

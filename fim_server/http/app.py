@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -34,6 +35,7 @@ from .common import (
     check_host,
 )
 from .metrics import CONTENT_TYPE, HttpMetrics
+from .model_facts import ModelFacts, read_model_facts
 from .service import CompletionService
 
 log = logging.getLogger("fim_server.http")
@@ -51,6 +53,14 @@ class HttpApp:
         # Model name that /v1/models, /api/tags and completion replies report for the serving engine.
         self.model_name = SCRIPTED_ENGINE_NAME if self.scripted else options.model_name
         self.metrics = HttpMetrics()
+        self.model_facts: ModelFacts | None = None  # read on the first /api/show or /api/tags
+
+    async def facts(self) -> ModelFacts:
+        """Return the served model's facts, reading the folder in a worker thread the first time."""
+        if self.model_facts is None:
+            path = None if self.scripted else self.options.model_path
+            self.model_facts = await asyncio.to_thread(read_model_facts, path, self.options.model_dtype)
+        return self.model_facts
 
 
 def _error_response(dialect: Dialect, exc: Exception) -> Response:

@@ -46,6 +46,7 @@ class HttpOptions:
     # reported as SCRIPTED_ENGINE_NAME instead.
     model_name: str = "fim-diffusion-small"
     model_path: str | None = None  # folder of the served model, or None for the scripted engine
+    model_dtype: str | None = None  # dtype the served weights run in ("bfloat16" or "float32")
     api_key: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
     # Host header names accepted with any port. None accepts every Host, which a non-loopback bind address needs.

@@ -80,23 +80,20 @@ async def generate(request: Request, app) -> Response:
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-def _details(app) -> dict:
-    return {"format": "safetensors", "family": "fim-diffusion", "families": ["fim-diffusion"],
-            "parameter_size": "", "quantization_level": ""}
-
-
 async def show(request: Request, app) -> Response:
     body = await read_json_object(request, app.options.max_body_bytes)
     name = field_str(body, "model") or field_str(body, "name") or app.model_name
+    facts = await app.facts()
     return JSONResponse({"modelfile": f"FROM {name}\nTEMPLATE \"\"\"{TEMPLATE}\"\"\"\n", "parameters": "",
-                         "template": TEMPLATE, "details": _details(app), "model_info": {},
-                         "capabilities": ["completion", "insert"], "modified_at": _now()})
+                         "template": TEMPLATE, "details": facts.details(), "model_info": facts.model_info,
+                         "capabilities": ["completion", "insert"], "modified_at": facts.modified_at or _now()})
 
 
 async def tags(request: Request, app) -> Response:
     name = app.model_name
-    return JSONResponse({"models": [{"name": name, "model": name, "modified_at": _now(), "size": 0,
-                                     "digest": "", "details": _details(app)}]})
+    facts = await app.facts()
+    return JSONResponse({"models": [{"name": name, "model": name, "modified_at": facts.modified_at or _now(),
+                                     "size": facts.size_bytes, "digest": facts.digest, "details": facts.details()}]})
 
 
 async def version(request: Request, app) -> Response:

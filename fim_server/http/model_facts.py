@@ -1,0 +1,116 @@
+"""Facts about the served model folder for Ollama's ``/api/show`` and ``/api/tags``: size, digest, parameters.
+
+Plugins read these to show the model and to size their prompts: Continue asks
+Ollama for a model's context length, which Ollama reports in ``model_info`` under
+``<architecture>.context_length``. Everything comes from the folder's own files,
+and the weights are read once, for the digest, in a worker thread.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Served dtype -> Ollama's quantization_level names.
+QUANTIZATION_LEVELS = {"bfloat16": "BF16", "float32": "F32"}
+_HEADER_LENGTH = struct.Struct("<Q")  # a safetensors file starts with its JSON header's length
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFacts:
+    """Facts that ``/api/show`` and ``/api/tags`` report about one model folder."""
+
+    family: str = "fim-diffusion"
+    parameter_count: int | None = None
+    quantization_level: str = ""
+    size_bytes: int = 0
+    digest: str = ""
+    modified_at: str = ""
+    model_info: dict = field(default_factory=dict)
+
+    def details(self) -> dict:
+        return {"parent_model": "", "format": "safetensors", "family": self.family, "families": [self.family],
+                "parameter_size": parameter_size(self.parameter_count),
+                "quantization_level": self.quantization_level}
+
+
+def parameter_size(count: int | None) -> str:
+    """Format a parameter count as Ollama does ("6.8M", "1.5B"), or return "" when it is unknown."""
+    if not count:
+        return ""
+    if count >= 1e9:
+        return f"{count / 1e9:.1f}B"
+    return f"{count / 1e6:.1f}M"
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.safetensors"))
+
+
+def _tensor_elements(path: Path) -> int:
+    """Count the elements of every tensor in a safetensors file from its header, without loading the data."""
+    with open(path, "rb") as handle:
+        (length,) = _HEADER_LENGTH.unpack(handle.read(_HEADER_LENGTH.size))
+        header = json.loads(handle.read(length))
+    total = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        elements = 1
+        for extent in entry["shape"]:
+            elements *= extent
+        total += elements
+    return total
+
+
+def _context_length(config: dict) -> int | None:
+    budget = [config.get(key) for key in ("max_prefix_tokens", "max_suffix_tokens", "max_canvas_tokens")]
+    if all(isinstance(value, int) for value in budget):
+        return sum(budget)
+    for key in ("max_position_embeddings", "n_positions"):
+        if isinstance(config.get(key), int):
+            return config[key]
+    return None
+
+
+def read_model_facts(folder: str | Path | None, dtype: str | None) -> ModelFacts:
+    """Read the facts of ``folder``. A missing folder or an unreadable file leaves them empty.
+
+    Hashing reads every weight file, so call this off the event loop.
+    """
+    level = QUANTIZATION_LEVELS.get(dtype or "", "")
+    if folder is None:
+        return ModelFacts(quantization_level=level)
+    folder = Path(folder)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        weights = _weight_files(folder)
+        digest = hashlib.sha256()
+        for path in weights:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        count = sum(_tensor_elements(path) for path in weights) or None
+        files = [folder / "config.json", *weights]
+        newest = max(path.stat().st_mtime for path in files)
+    except (OSError, ValueError, KeyError, TypeError, struct.error):
+        return ModelFacts(quantization_level=level)
+    family = str(config.get("model_type") or "unknown")
+    info: dict = {"general.architecture": family}
+    if count:
+        info["general.parameter_count"] = count
+    context = _context_length(config)
+    if context:
+        info[f"{family}.context_length"] = context
+    for source, name in (("hidden_size", "embedding_length"), ("num_hidden_layers", "block_count"),
+                         ("num_attention_heads", "attention.head_count"), ("vocab_size", "vocab_size")):
+        if isinstance(config.get(source), int):
+            info[f"{family}.{name}"] = config[source]
+    modified = datetime.datetime.fromtimestamp(newest, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    return ModelFacts(family=family, parameter_count=count, quantization_level=level,
+                      size_bytes=sum(path.stat().st_size for path in weights), digest=digest.hexdigest(),
+                      modified_at=modified, model_info=info)

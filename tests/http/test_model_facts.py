@@ -1,0 +1,55 @@
+"""Model facts for Ollama's /api/show and /api/tags, read from a model folder's files."""
+
+import json
+
+import torch
+from safetensors.torch import save_file
+
+from fim_server.http.model_facts import parameter_size, read_model_facts
+
+
+def write_model(folder, config: dict, tensors: dict) -> None:
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    save_file(tensors, str(folder / "model.safetensors"))
+
+
+def test_facts_from_header_and_config(tmp_path):
+    folder = tmp_path / "masked"
+    write_model(folder, {"model_type": "modernbert", "max_position_embeddings": 512, "hidden_size": 8},
+                {"embed": torch.zeros(10, 8), "head": torch.zeros(8)})
+    facts = read_model_facts(folder, "float32")
+    assert facts.parameter_count == 88
+    assert facts.model_info["modernbert.context_length"] == 512
+    assert facts.model_info["modernbert.embedding_length"] == 8
+    assert facts.details()["family"] == "modernbert"
+    assert facts.details()["quantization_level"] == "F32"
+    assert facts.size_bytes == (folder / "model.safetensors").stat().st_size
+    assert len(facts.digest) == 64
+
+
+def test_sharded_weights_are_summed(tmp_path):
+    folder = tmp_path / "sharded"
+    write_model(folder, {"model_type": "llada"}, {"a": torch.zeros(3, 4)})
+    save_file({"b": torch.zeros(5)}, str(folder / "model-00002-of-00002.safetensors"))
+    facts = read_model_facts(folder, None)
+    assert facts.parameter_count == 17
+    assert facts.details()["quantization_level"] == ""
+
+
+def test_broken_folder_gives_empty_facts(tmp_path):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"\x05\x00")
+    facts = read_model_facts(folder, "bfloat16")
+    assert facts.parameter_count is None
+    assert facts.digest == ""
+    assert facts.details()["quantization_level"] == "BF16"
+    assert read_model_facts(tmp_path / "missing", None).model_info == {}
+
+
+def test_parameter_size_format():
+    assert parameter_size(6_771_000) == "6.8M"
+    assert parameter_size(1_540_000_000) == "1.5B"
+    assert parameter_size(None) == ""
