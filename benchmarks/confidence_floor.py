@@ -8,7 +8,8 @@ For each effort and a range of confidence floors, it prints the share of
 cursors that would still show a suggestion. It also prints the exact-match rate
 and mean edit similarity of the suggestions shown, so that a floor can be
 chosen from measured figures. It also prints the rank correlation between
-confidence and edit similarity.
+confidence and edit similarity, and the same figures for suggestions that add
+syntax errors (by tree-sitter) against those that add none.
 """
 
 from __future__ import annotations
@@ -64,8 +65,11 @@ def spearman(xs: list[float], ys: list[float]) -> float:
     return cov / var if var else 0.0
 
 
-def measure(pipeline: CompletionPipeline, holes, effort: str) -> list[tuple[float, float, float]]:
-    """(confidence, exact, edit similarity) of each non-empty suggestion; empty ones count as not shown."""
+def measure(pipeline: CompletionPipeline, holes, effort: str) -> list[tuple[float, float, float, int]]:
+    """Return (confidence, exact, edit similarity, syntax errors added) of each non-empty suggestion.
+
+    Empty suggestions count as not shown.
+    """
     rows = []
     for prefix, suffix, body in holes:
         result = pipeline.complete(CompletionRequest(prefix=prefix, suffix=suffix, language="python", effort=effort,
@@ -73,8 +77,20 @@ def measure(pipeline: CompletionPipeline, holes, effort: str) -> list[tuple[floa
         if not result.text.strip():
             continue
         exact, similarity = match_scores(result.text.split("\n")[0], body, single_line=True)
-        rows.append((result.confidence, float(exact), similarity))
+        chosen = next(info for info in result.candidates if info.text == result.text and info.rejected is None)
+        rows.append((result.confidence, float(exact), similarity, chosen.syntax_errors_added or 0))
     return rows
+
+
+def report_syntax(rows: list[tuple[float, float, float, int]], total: int) -> None:
+    print("  syntax errors added  shown   exact (shown)  edit sim. (shown)  mean confidence")
+    for label, group in (("none", [r for r in rows if r[3] <= 0]), ("one or more", [r for r in rows if r[3] > 0])):
+        if not group:
+            print(f"  {label:>19}  {0:6.1%}")
+            continue
+        count = len(group)
+        print(f"  {label:>19}  {count / total:6.1%}  {sum(r[1] for r in group) / count:12.1%}  "
+              f"{sum(r[2] for r in group) / count:17.3f}  {sum(r[0] for r in group) / count:15.3f}")
 
 
 def report(rows: list[tuple[float, float, float]], total: int) -> None:
@@ -114,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = measure(pipeline, holes, effort)
         print(f"effort {effort}: {len(rows)} of {len(holes)} cursors got a non-empty suggestion")
         report(rows, len(holes))
+        report_syntax(rows, len(holes))
     pipeline.close()
     return 0
 
