@@ -71,6 +71,8 @@ PYPI_PACKAGES: list[tuple[str, str, str]] = [
     ("hypothesis", "6.123.2", "MPL-2.0"),
     ("typer", "0.15.1", "MIT"),
     ("tqdm", "4.67.1", "MIT"),
+    # Short documented functions with examples (sorting, searching, strings, math), each in its own file.
+    ("algorithms", "1.0.1", "MIT"),
 ]
 
 NPM_PACKAGES: list[tuple[str, str, str]] = [
