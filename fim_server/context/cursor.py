@@ -7,6 +7,7 @@ the cursor line fills in whether the cursor sits in a string or a comment.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -58,28 +59,43 @@ def _nearby_line(document: Document, line: int, step: int) -> tuple[int, str]:
     return -1, ""
 
 
+@functools.cache
+def _lexer_patterns(language: str | None) -> tuple[re.Pattern, dict[str, re.Pattern]]:
+    """Return the pattern of what opens a string or comment, and per quote the pattern of what ends it or escapes."""
+    markers = _COMMENT_MARKERS.get(language, ("//",))
+    quotes = quote_characters(language)
+    opener = re.compile("|".join(re.escape(token) for token in (*markers, *quotes)))
+    inside = {quote: re.compile(r"[\\" + re.escape(quote) + "]") for quote in quotes}
+    return opener, inside
+
+
 def scan_line(line_text: str, language: str | None) -> tuple[str | None, int]:
     """Lex one line: return what its end is inside ("string", "comment" or None) and where code ends.
 
     The second value is the index of a line comment, or ``len(line_text)``.
+    The patterns jump between quotes and markers, so a line of megabytes
+    (a minified bundle) costs milliseconds.
     """
-    markers = _COMMENT_MARKERS.get(language, ("//",))
-    quotes = quote_characters(language)
-    quote = None
+    opener, inside = _lexer_patterns(language)
     index = 0
-    while index < len(line_text):
-        ch = line_text[index]
-        if quote is not None:
-            if ch == "\\":
-                index += 1
-            elif ch == quote:
-                quote = None
-        elif ch in quotes:
-            quote = ch
-        elif any(line_text.startswith(marker, index) for marker in markers):
-            return "comment", index
-        index += 1
-    return ("string" if quote is not None else None), len(line_text)
+    while True:
+        found = opener.search(line_text, index)
+        if found is None:
+            return None, len(line_text)
+        token = found.group()
+        if token not in inside:
+            return "comment", found.start()
+        closer = inside[token]
+        index = found.end()
+        while True:
+            end = closer.search(line_text, index)
+            if end is None:
+                return "string", len(line_text)
+            if end.group() == "\\":
+                index = end.end() + 1
+                continue
+            index = end.end()
+            break
 
 
 def _ancestors(node: tree_sitter.Node | None):

@@ -190,6 +190,21 @@ def test_region_starts_at_column_zero_line():
     assert not view.root.has_error
 
 
+def test_region_inside_one_long_line_is_bounded():
+    # A minified bundle: one line of 2 MB with multi-byte characters, edited near the cursor.
+    body = 'var s="é";' * 200_000
+    document = Document(body, "javascript")
+    offset = len(body) // 2
+    view = document.syntax_near(offset)
+    assert 0 < view.start <= offset <= view.end < len(body)
+    assert view.end - view.start <= 100_000
+    _assert_region_consistent(document, offset)
+    for _ in range(20):
+        document.replace(offset, offset, "x")
+        offset += 1
+    _assert_region_consistent(document, offset)
+
+
 def test_line_based_document_has_no_region():
     assert Document("plain words\n", None).syntax_near(3) is None
 
