@@ -254,11 +254,16 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module(args.module).main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    from .engine.types import ModelLoadError
+
     try:
         return args.handler(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from transformers.utils import logging as transformers_logging
 from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache, FimDiffusionModel
 from ..model.tokenizer import load_tokenizer
 from .sampler import DenoiseState, denoise, masked_slots
-from .types import EFFORTS, Candidate, FillCancelled, FillResult
+from .types import EFFORTS, Candidate, FillCancelled, FillResult, ModelLoadError
 
 log = logging.getLogger("fim_server.engine")
 
@@ -38,10 +38,27 @@ def load_model_folder(model_path: str | Path, model_class, *, dtype: str, thread
         raise ValueError(f"invalid dtype {dtype!r}: expected one of {sorted(DTYPES)}")
     if threads:
         torch.set_num_threads(threads)
-    tokenizer = load_tokenizer(path)
+    if not (path / "tokenizer.json").is_file():
+        raise ModelLoadError(f"model folder {path} has no tokenizer.json; export it again with "
+                             "`fim-server train --export` or copy the whole folder")
+    try:
+        tokenizer = load_tokenizer(path)
+    except Exception as exc:  # tokenizers and transformers raise several types for a damaged file
+        raise ModelLoadError(f"cannot load the tokenizer in {path}: {type(exc).__name__}: {exc}") from exc
     transformers_logging.disable_progress_bar()  # keeps stderr clean for editors that show it
-    model = model_class.from_pretrained(str(path), dtype=DTYPES[dtype]).eval()
-    return path, DTYPES[dtype], tokenizer, model
+    # Read the weights into memory instead of mapping the file: a re-export that rewrites a mapped
+    # file in place would otherwise kill the server with SIGBUS on its next step.
+    model = load_weights(path, lambda: model_class.from_pretrained(str(path), dtype=DTYPES[dtype], disable_mmap=True))
+    return path, DTYPES[dtype], tokenizer, model.eval()
+
+
+def load_weights(path: Path, load):
+    """Call ``load`` and turn any failure to read the weights in ``path`` into a ModelLoadError."""
+    try:
+        return load()
+    except Exception as exc:  # safetensors, torch and transformers raise several types for a damaged file
+        raise ModelLoadError(f"cannot load the weights in {path}: {type(exc).__name__}: {exc}. Copy or export "
+                             "the folder again") from exc
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 from transformers.utils import logging as transformers_logging
 
-from .engine import DTYPES
+from .engine import DTYPES, load_weights
 from .hf_tokens import SpecialTokens, resolve_limits, resolve_special_tokens
 from .manifest import MANIFEST_NAME, Manifest, read_manifest
 from .sampler import NEG_INF, DenoiseState, denoise
@@ -105,8 +105,10 @@ class HFMaskedEngine:
             torch.set_num_threads(threads)
         transformers_logging.disable_progress_bar()  # keeps stderr clean for editors that show it
         self.tokenizer = _load_tokenizer(self.path)
-        self.model = AutoModelForMaskedLM.from_pretrained(
-            str(self.path), local_files_only=True, trust_remote_code=False, dtype=DTYPES[dtype]).eval()
+        # Not mapped from the file, so rewriting the files cannot crash the server.
+        self.model = load_weights(self.path, lambda: AutoModelForMaskedLM.from_pretrained(
+            str(self.path), local_files_only=True, trust_remote_code=False, dtype=DTYPES[dtype],
+            disable_mmap=True)).eval()
         self.config = self.model.config
         self.tokens: SpecialTokens = resolve_special_tokens(
             self.tokenizer, manifest, self.config.vocab_size, self.path)

@@ -38,6 +38,10 @@ class FillCancelled(Exception):
     """Raised between denoising steps when the caller asked to stop."""
 
 
+class ModelLoadError(ValueError):
+    """A model folder's tokenizer or weights are missing or damaged; the message names the folder and the fix."""
+
+
 class Overloaded(RuntimeError):
     """The request queue is full. The message gives the queue length, the limit and what to do."""
 

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -160,10 +161,17 @@ def prepare_tokenizer(run: Path, corpus: Path, vocab_size: int):
 
 
 def export(model: FimDiffusionModel, tokenizer, folder: Path, info: dict) -> None:
+    """Write the model folder beside ``folder``, then move each file in, so that no reader sees a half-written file."""
     folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(folder), safe_serialization=True)
-    tokenizer.save_pretrained(str(folder))
-    (folder / "training.json").write_text(json.dumps(info, indent=1))
+    staging = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    model.save_pretrained(str(staging), safe_serialization=True)
+    tokenizer.save_pretrained(str(staging))
+    (staging / "training.json").write_text(json.dumps(info, indent=1))
+    for path in sorted(staging.iterdir()):
+        os.replace(path, folder / path.name)
+    staging.rmdir()
 
 
 def main(argv: list[str] | None = None) -> int:

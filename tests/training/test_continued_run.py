@@ -19,6 +19,7 @@ def test_continued_run_draws_new_examples(tiny_corpus, train_tiny, tmp_path, mon
     first, export = tmp_path / "first", tmp_path / "export"
     assert train_tiny(tiny_corpus, first, "--seed", "7", "--max-steps", "2", "--export", str(export)) == 0
     assert json.loads((export / "training.json").read_text())["step"] == 2
+    assert not (tmp_path / "export.partial").exists()  # the export is written aside, then moved in
     training_seeds = seeds[::2]  # each run builds a training sampler, then a held-out one
     assert training_seeds == [7]
 
