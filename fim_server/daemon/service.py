@@ -118,6 +118,7 @@ def build_http(args, engine, settings, daemon):
         create_app,
         make_server,
     )
+    from ..http.model_facts import read_model_facts
     from ..pipeline import CompletionPipeline
 
     host = check_bind_host(args.host or "127.0.0.1", explicit=args.host is not None)
@@ -125,9 +126,12 @@ def build_http(args, engine, settings, daemon):
     pipeline = CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines,
                                   min_confidence=settings.min_confidence)
     service = CompletionService(pipeline, request_timeout=args.request_timeout, on_activity=daemon.touch)
+    model_path = None if args.engine == "fake" else str(settings.model)
+    # Read now, right after the model loaded, so that the digest names the weights being served.
+    model_facts = read_model_facts(model_path, settings.dtype)
     options = HttpOptions(model_name=Path(settings.model).name,
-                          model_path=None if args.engine == "fake" else str(settings.model),
-                          model_dtype=settings.dtype,
+                          model_path=model_path,
+                          model_dtype=settings.dtype, model_facts=model_facts,
                           api_key=read_api_key(args.api_key_file),
                           max_body_bytes=args.max_body_bytes, allowed_hosts=allowed_hosts_for(host))
     log.info("HTTP API on http://%s:%d (API key %s)", host, sock.getsockname()[1],

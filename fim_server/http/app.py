@@ -53,7 +53,7 @@ class HttpApp:
         # Model name that /v1/models, /api/tags and completion replies report for the serving engine.
         self.model_name = SCRIPTED_ENGINE_NAME if self.scripted else options.model_name
         self.metrics = HttpMetrics()
-        self.model_facts: ModelFacts | None = None  # read on the first /api/show or /api/tags
+        self.model_facts: ModelFacts | None = options.model_facts
 
     async def facts(self) -> ModelFacts:
         """Return the served model's facts, reading the folder in a worker thread the first time."""

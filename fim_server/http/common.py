@@ -16,6 +16,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from .model_facts import ModelFacts
+
 _decoder = msgspec.json.Decoder()
 
 JSON_MEDIA_TYPE = "application/json"
@@ -47,6 +49,8 @@ class HttpOptions:
     model_name: str = "fim-diffusion-small"
     model_path: str | None = None  # folder of the served model, or None for the scripted engine
     model_dtype: str | None = None  # dtype the served weights run in ("bfloat16" or "float32")
+    # Facts for Ollama's /api/show and /api/tags, read when the model loaded. None reads them on first use.
+    model_facts: ModelFacts | None = None
     api_key: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
     # Host header names accepted with any port. None accepts every Host, which a non-loopback bind address needs.

@@ -1,7 +1,7 @@
 """Facts about the served model folder for Ollama's ``/api/show`` and ``/api/tags``: size, digest, parameters.
 
-Plugins read these to show the model and to size their prompts: Continue asks
-Ollama for a model's context length, which Ollama reports in ``model_info`` under
+Plugins read these to show the model and to size their prompts: Continue requests
+a model's context length from Ollama, which Ollama reports in ``model_info`` under
 ``<architecture>.context_length``. Everything comes from the folder's own files,
 and the weights are read once, for the digest, in a worker thread.
 """
@@ -32,8 +32,10 @@ class ModelFacts:
     modified_at: str = ""
     model_info: dict = field(default_factory=dict)
 
+    weights_format: str = "safetensors"
+
     def details(self) -> dict:
-        return {"parent_model": "", "format": "safetensors", "family": self.family, "families": [self.family],
+        return {"parent_model": "", "format": self.weights_format, "family": self.family, "families": [self.family],
                 "parameter_size": parameter_size(self.parameter_count),
                 "quantization_level": self.quantization_level}
 
@@ -47,12 +49,21 @@ def parameter_size(count: int | None) -> str:
     return f"{count / 1e6:.1f}M"
 
 
-def _weight_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.safetensors"))
+def _weight_files(folder: Path) -> tuple[str, list[Path]]:
+    """Return the weights format ("safetensors" or "pytorch") and its files. Safetensors wins when both exist."""
+    safetensors = sorted(folder.glob("*.safetensors"))
+    if safetensors:
+        return "safetensors", safetensors
+    return "pytorch", sorted(folder.glob("pytorch_model*.bin"))
 
 
 def _tensor_elements(path: Path) -> int:
-    """Count the elements of every tensor in a safetensors file from its header, without loading the data."""
+    """Count the elements of every tensor in a weights file without reading the tensor data."""
+    if path.suffix == ".bin":
+        import torch
+
+        state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+        return sum(tensor.numel() for tensor in state.values() if isinstance(tensor, torch.Tensor))
     with open(path, "rb") as handle:
         (length,) = _HEADER_LENGTH.unpack(handle.read(_HEADER_LENGTH.size))
         header = json.loads(handle.read(length))
@@ -80,7 +91,7 @@ def _context_length(config: dict) -> int | None:
 def read_model_facts(folder: str | Path | None, dtype: str | None) -> ModelFacts:
     """Read the facts of ``folder``. A missing folder or an unreadable file leaves them empty.
 
-    Hashing reads every weight file, so call this off the event loop.
+    Hashing reads every weight file, so call it before serving or in a worker thread.
     """
     level = QUANTIZATION_LEVELS.get(dtype or "", "")
     if folder is None:
@@ -88,7 +99,9 @@ def read_model_facts(folder: str | Path | None, dtype: str | None) -> ModelFacts
     folder = Path(folder)
     try:
         config = json.loads((folder / "config.json").read_text())
-        weights = _weight_files(folder)
+        weights_format, weights = _weight_files(folder)
+        if not weights:
+            return ModelFacts(quantization_level=level)
         digest = hashlib.sha256()
         for path in weights:
             with open(path, "rb") as handle:
@@ -97,7 +110,7 @@ def read_model_facts(folder: str | Path | None, dtype: str | None) -> ModelFacts
         count = sum(_tensor_elements(path) for path in weights) or None
         files = [folder / "config.json", *weights]
         newest = max(path.stat().st_mtime for path in files)
-    except (OSError, ValueError, KeyError, TypeError, struct.error):
+    except Exception:  # A damaged file leaves the facts empty, because the model itself already loaded.
         return ModelFacts(quantization_level=level)
     family = str(config.get("model_type") or "unknown")
     info: dict = {"general.architecture": family}
@@ -111,6 +124,6 @@ def read_model_facts(folder: str | Path | None, dtype: str | None) -> ModelFacts
         if isinstance(config.get(source), int):
             info[f"{family}.{name}"] = config[source]
     modified = datetime.datetime.fromtimestamp(newest, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
-    return ModelFacts(family=family, parameter_count=count, quantization_level=level,
+    return ModelFacts(family=family, parameter_count=count, quantization_level=level, weights_format=weights_format,
                       size_bytes=sum(path.stat().st_size for path in weights), digest=digest.hexdigest(),
                       modified_at=modified, model_info=info)

@@ -1,6 +1,8 @@
 """`fim-server serve --http-port`: /health, the model listings and completion replies name what serves the
 requests, a model folder or the scripted engine."""
 
+import hashlib
+import shutil
 import socket
 import subprocess
 import sys
@@ -105,3 +107,16 @@ def test_model_folder_named_in_listings(random_model_path):
         tags = httpx.get(url + "/api/tags", timeout=30).json()
     assert [entry["id"] for entry in models["data"]] == [random_model_path.name]
     assert [entry["name"] for entry in tags["models"]] == [random_model_path.name]
+
+
+def test_tags_digest_names_weights_loaded_at_start(random_model_path, tmp_path):
+    model = Path(shutil.copytree(random_model_path, tmp_path / "served"))
+    weights = model / "model.safetensors"
+    loaded_digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    with serving_http("--model", str(model), "--dtype", "float32", "--threads", "1") as url:
+        weights.write_bytes(b"replaced after the server started")
+        tag = httpx.get(url + "/api/tags", timeout=30).json()["models"][0]
+        completion = httpx.post(url + "/v1/completions", json=COMPLETION_REQUESTS["/v1/completions"], timeout=60)
+    assert tag["digest"] == loaded_digest
+    assert tag["details"]["quantization_level"] == "F32"
+    assert completion.status_code == 200

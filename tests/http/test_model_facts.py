@@ -1,5 +1,6 @@
 """Model facts for Ollama's /api/show and /api/tags, read from a model folder's files."""
 
+import hashlib
 import json
 
 import torch
@@ -53,3 +54,24 @@ def test_parameter_size_format():
     assert parameter_size(6_771_000) == "6.8M"
     assert parameter_size(1_540_000_000) == "1.5B"
     assert parameter_size(None) == ""
+
+
+def test_pytorch_weights_are_counted(tmp_path):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert", "max_position_embeddings": 64}))
+    torch.save({"embed": torch.zeros(6, 4), "bias": torch.zeros(4)}, folder / "pytorch_model.bin")
+    facts = read_model_facts(folder, "float32")
+    assert facts.parameter_count == 28
+    assert facts.details()["format"] == "pytorch"
+    assert facts.size_bytes == (folder / "pytorch_model.bin").stat().st_size
+    assert facts.digest == hashlib.sha256((folder / "pytorch_model.bin").read_bytes()).hexdigest()
+
+
+def test_folder_without_weights_has_no_digest(tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    facts = read_model_facts(folder, None)
+    assert facts.digest == ""
+    assert facts.size_bytes == 0
