@@ -102,6 +102,10 @@ class Engine(Protocol):
 
 def resolve_cursor(request: CompletionRequest) -> tuple[str, int]:
     """Return (document text, cursor offset) after checking the request."""
+    if request.text is not None and (request.prefix is not None or request.suffix is not None):
+        raise RequestError("conflicting input: give either 'text' with a cursor, or 'prefix' and 'suffix', not both")
+    if request.offset is not None and (request.line is not None or request.character is not None):
+        raise RequestError("conflicting cursor: give either 'offset', or 'line' and 'character', not both")
     if request.text is None:
         if request.prefix is None:
             raise RequestError("missing input: give 'text' with a cursor, or 'prefix' (and 'suffix')")

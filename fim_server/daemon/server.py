@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import functools
 import logging
+import math
 import os
 import socket
 import struct
@@ -241,7 +242,7 @@ class DaemonServer:
         if not 1 <= message.canvas_tokens <= MAX_CANVAS_TOKENS:
             return protocol.INVALID_REQUEST, (f"invalid canvas_tokens {message.canvas_tokens}: "
                                               f"use 1 to {MAX_CANVAS_TOKENS}")
-        if message.timeout_ms is not None and message.timeout_ms <= 0:
+        if message.timeout_ms is not None and not 0 < message.timeout_ms < math.inf:
             return protocol.INVALID_REQUEST, f"invalid timeout_ms {message.timeout_ms}: use a positive number"
         if self._running_fills >= self.max_inflight:
             return protocol.OVERLOADED, (f"daemon overloaded: {self._running_fills} fills running "

@@ -3,7 +3,7 @@
 Plugins read these to show the model and to size their prompts: Continue requests
 a model's context length from Ollama, which Ollama reports in ``model_info`` under
 ``<architecture>.context_length``. Everything comes from the folder's own files,
-and the weights are read once, for the digest, in a worker thread.
+and the weights are read once, for the digest.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Keys, as editors send them::
     effort            "instant", "low", "medium" or "high", for requests the user invokes explicitly
     typingEffort      the same choices, for requests the editor sends while the user types
     maxLines          maximum lines in one suggestion, 1 to 200
-    minConfidence     hide suggestions whose confidence (0 to 1) is below this; 0 shows every one
+    minConfidence     hide suggestions whose confidence (0 to 1) is below this; 0 shows every one;
+                      null: the server default
     languages         {"*": true, "markdown": false}: on or off per LSP language id, "*" for the rest
     inComments        "on", "line" (single-line suggestions only) or "off"
     inStrings         "on", "line" or "off"
@@ -82,7 +83,10 @@ def _whole_number(low: int, high: int):
     return check
 
 
-def _fraction(value):
+def _fraction_or_default(value):
+    """Check a 0-1 fraction. None passes, and ``combine`` then uses the server's own value."""
+    if value is None:
+        return None, None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         return None, "use a number from 0 to 1 (0 shows every suggestion)"
     return float(value), None
@@ -145,7 +149,7 @@ _KEYS = {
     "effort": ("effort", _one_of(tuple(EFFORTS))),
     "typingEffort": ("typing_effort", _one_of(tuple(EFFORTS))),
     "maxLines": ("max_lines", _whole_number(1, 200)),
-    "minConfidence": ("min_confidence", _fraction),
+    "minConfidence": ("min_confidence", _fraction_or_default),
     "languages": ("languages", _languages),
     "inComments": ("in_comments", _one_of(SCOPE_BEHAVIOURS)),
     "inStrings": ("in_strings", _one_of(SCOPE_BEHAVIOURS)),
@@ -203,6 +207,8 @@ def combine(base: LspSettings, *layers: Layer) -> LspSettings:
     values: dict[str, object] = {}
     for layer in layers:
         values.update(layer.values)
+    if values.get("min_confidence", 0.0) is None:
+        values["min_confidence"] = base.min_confidence  # null selects the server's min_confidence setting
     settings = replace(base, **values)
     if settings.debounce_min_ms > settings.debounce_max_ms:
         raise SettingsError(

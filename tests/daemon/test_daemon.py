@@ -74,6 +74,19 @@ def test_invalid_fill_is_reported(slow_daemon):
         RemoteEngine(slow_daemon).fill("a", "", canvas_tokens=0)
 
 
+@pytest.mark.parametrize("timeout_ms", [float("nan"), float("inf"), -1.0, 0.0])
+def test_invalid_fill_timeout_is_rejected(slow_daemon, timeout_ms):
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(str(slow_daemon.socket_path))
+        raw.settimeout(10)
+        fill = protocol.FillMessage(id=4, prefix="a", suffix="", canvas_tokens=8, timeout_ms=timeout_ms)
+        raw.sendall(protocol.encode_frame(fill))
+        reply = read_reply(raw)
+    assert type(reply).__name__ == "ErrorReply"
+    assert reply.code == protocol.INVALID_REQUEST
+    assert "invalid timeout_ms" in reply.message
+
+
 def test_malformed_frames_get_errors_and_connection_survives(slow_daemon):
     with socket.socket(socket.AF_UNIX) as raw:
         raw.connect(str(slow_daemon.socket_path))

@@ -29,3 +29,9 @@ async def test_server_floor_until_editor_override(client: LanguageClient):
     assert await suggestions(client, "file:///tmp/floor/editor_lower.py") == ["compute_total(items)"]
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"fimServer": {}}))
     assert await suggestions(client, "file:///tmp/floor/editor_reset.py") == []
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"fimServer": {"minConfidence": 0.5}}))
+    assert await suggestions(client, "file:///tmp/floor/editor_lower_again.py") == ["compute_total(items)"]
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"fimServer": {"minConfidence": None}}))
+    assert await suggestions(client, "file:///tmp/floor/editor_null.py") == []

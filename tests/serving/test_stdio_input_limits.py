@@ -127,3 +127,16 @@ async def test_server_floor_without_request_floor():
     assert answered[1]["result"]["rejected"] == "confidence 0.400 is below min_confidence 0.5"
     assert answered[2]["result"]["text"] == "compute_total(items)"
     assert answered[3]["result"]["rejected"] == "confidence 0.400 is below min_confidence 0.45"
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"text": "x = 1\n", "offset": 2, "prefix": "y = "}, "conflicting input: give either 'text'"),
+    ({"text": "x = 1\n", "offset": 2, "line": 0, "character": 1}, "conflicting cursor: give either 'offset'"),
+])
+async def test_conflicting_fields_are_rejected(fields, message):
+    engine = FakeEngine(lambda prefix, suffix: "compute_total(items)")
+    payload = json.dumps({"id": 1, "language": "python", **fields}).encode() + b"\n"
+    replies = await run_stdio(payload, engine)
+    assert replies[0]["error"]["code"] == "invalid_request"
+    assert message in replies[0]["error"]["message"]
+    assert engine.calls == []
