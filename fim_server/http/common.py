@@ -232,6 +232,18 @@ def field_effort(body: dict) -> str | None:
     return effort
 
 
+def field_min_confidence(*sources: dict) -> float | None:
+    """Read the ``min_confidence`` extension field (0 to 1) from the first source that has it."""
+    for source in sources:
+        value = source.get("min_confidence")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ApiError(400, f"invalid 'min_confidence' {value!r}: use a number from 0 to 1")
+        return float(value)
+    return None
+
+
 def field_policies(*sources: dict) -> dict[str, str]:
     """Read the ``comments`` and ``strings`` extension fields, each from the first source that has it.
 

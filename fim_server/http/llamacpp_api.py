@@ -18,6 +18,7 @@ from .common import (
     field_bool,
     field_effort,
     field_int,
+    field_min_confidence,
     field_policies,
     field_stop,
     field_str,
@@ -49,7 +50,8 @@ def parse_infill(body: dict) -> FimCall:
     n_predict = field_int(body, "n_predict", -1, minimum=-1)
     return FimCall(prefix=prefix, suffix=field_str(body, "input_suffix", ""), effort=field_effort(body),
                    max_tokens=None if n_predict == -1 else n_predict, stop=field_stop(body),
-                   min_indent=field_int(body, "n_indent", 0, minimum=0), policies=field_policies(body))
+                   min_indent=field_int(body, "n_indent", 0, minimum=0), policies=field_policies(body),
+                   min_confidence=field_min_confidence(body))
 
 
 def _response(outcome: FimOutcome, model: str) -> dict:

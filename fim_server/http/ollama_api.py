@@ -20,6 +20,7 @@ from .common import (
     field_bool,
     field_effort,
     field_int,
+    field_min_confidence,
     field_policies,
     field_stop,
     field_str,
@@ -52,7 +53,7 @@ def parse_generate(body: dict) -> FimCall:
     effort = field_effort(body) or field_effort(options)
     return FimCall(prefix=prompt, suffix=suffix or "", effort=effort,
                    max_tokens=None if num_predict < 0 else num_predict, stop=field_stop(options),
-                   policies=field_policies(body, options))
+                   policies=field_policies(body, options), min_confidence=field_min_confidence(body, options))
 
 
 def _final(outcome: FimOutcome, model: str, text: str) -> dict:

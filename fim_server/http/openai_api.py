@@ -19,6 +19,7 @@ from .common import (
     field_bool,
     field_effort,
     field_int,
+    field_min_confidence,
     field_policies,
     field_stop,
     field_str,
@@ -67,7 +68,8 @@ def _common_call(body: dict, prefix: str, suffix: str) -> FimCall:
         raise ApiError(400, "invalid 'echo': echoing the prompt is not supported")
     return FimCall(prefix=prefix, suffix=suffix, effort=field_effort(body),
                    max_tokens=field_int(body, "max_tokens", field_int(body, "max_completion_tokens"), minimum=0),
-                   stop=field_stop(body), policies=field_policies(body))
+                   stop=field_stop(body), policies=field_policies(body),
+                   min_confidence=field_min_confidence(body))
 
 
 def parse_completions(body: dict) -> FimCall:

@@ -51,6 +51,7 @@ class FimCall:
     language: str | None = None
     path: str | None = None
     policies: dict[str, str] = field(default_factory=dict)  # CompletionRequest "comments"/"strings", when sent
+    min_confidence: float | None = None  # None: the server's min_confidence setting
 
 
 @dataclass(kw_only=True)
@@ -130,7 +131,8 @@ class CompletionService:
             return FimOutcome(text="", finish_reason="length", result=None, prompt_tokens=prompt_tokens,
                               completion_tokens=0, elapsed_s=time.perf_counter() - started)
         request = CompletionRequest(prefix=call.prefix, suffix=call.suffix, effort=call.effort,
-                                    language=call.language, path=call.path, **call.policies)
+                                    language=call.language, path=call.path, min_confidence=call.min_confidence,
+                                    **call.policies)
         result = await self.complete(request)
         text, _ = cut_at_stop(result.text, call.stop)
         if call.min_indent:

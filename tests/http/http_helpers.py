@@ -12,9 +12,9 @@ from fim_server.pipeline import CompletionPipeline
 
 @contextmanager
 def running_api(engine, *, api_key=None, max_body_bytes=4 * 1024 * 1024, request_timeout=30.0, max_inflight=64,
-                allowed_hosts=LOOPBACK_HOST_NAMES, model_path=None, model_dtype=None):
+                allowed_hosts=LOOPBACK_HOST_NAMES, model_path=None, model_dtype=None, min_confidence=0.0):
     """Yield (base URL, service) while a real uvicorn server listens on loopback."""
-    pipeline = CompletionPipeline(engine)
+    pipeline = CompletionPipeline(engine, min_confidence=min_confidence)
     service = CompletionService(pipeline, max_inflight=max_inflight, request_timeout=request_timeout)
     options = HttpOptions(model_name="test-model", api_key=api_key, max_body_bytes=max_body_bytes,
                           allowed_hosts=allowed_hosts, model_path=model_path, model_dtype=model_dtype)
