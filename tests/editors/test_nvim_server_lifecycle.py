@@ -140,7 +140,9 @@ def test_invalid_engine_options(start_nvim):
                   min_confidence=2, cmd=["true"])
     warnings = messages(session, WARN)
     assert any("invalid min_confidence 2" in warning for warning in warnings), warnings
-    assert session.lua("return require('fim_server').options.min_confidence") == 0
+    assert session.lua("return require('fim_server').options.min_confidence") is None
+    sent = "return require('fim_server.config').server_settings(require('fim_server').options).minConfidence == vim.NIL"
+    assert session.lua(sent) is True, "an unset floor is sent as null, the server's own setting"
     assert any("invalid engine" in warning and "remote" in warning for warning in warnings), warnings
     assert any("invalid daemon_socket" in warning for warning in warnings), warnings
     assert any("invalid daemon_idle_timeout -1" in warning for warning in warnings), warnings

@@ -21,7 +21,7 @@ export interface ClientSettings {
     debounceMinMs: number;
     debounceMaxMs: number;
     maxLines: number;
-    minConfidence: number;
+    minConfidence: number | null;
     inComments: ScopeBehaviour;
     inStrings: ScopeBehaviour;
     engine: Engine;
@@ -42,7 +42,7 @@ export interface ServerSettings {
     debounceMinMs: number;
     debounceMaxMs: number;
     maxLines: number;
-    minConfidence: number;
+    minConfidence: number | null;
     inComments: ScopeBehaviour;
     inStrings: ScopeBehaviour;
     engine: Exclude<Engine, 'default'> | null;
@@ -79,13 +79,17 @@ class SettingsReader {
         return fallback;
     }
 
-    fraction(key: string, fallback: number): number {
-        const value = this.config.get<unknown>(key, fallback);
+    /** Reads a number from 0 to 1, or null (the default) for the server's own setting. */
+    optionalFraction(key: string): number | null {
+        const value = this.config.get<unknown>(key, null);
+        if (value === null || value === undefined) {
+            return null;
+        }
         if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1) {
             return value;
         }
-        this.reject(key, value, 'use a number from 0 to 1', fallback);
-        return fallback;
+        this.reject(key, value, 'use a number from 0 to 1, or null for the server\'s own setting', null);
+        return null;
     }
 
     /** Reads a whole number of at least `min`, or null (the default) for the server's own setting. */
@@ -150,7 +154,7 @@ export function readSettings(): { settings: ClientSettings; problems: string[] }
         debounceMinMs: reader.integer('debounceMinMs', 10, 0, 5000),
         debounceMaxMs: reader.integer('debounceMaxMs', 500, 0, 5000),
         maxLines: reader.integer('maxLines', 20, 1, 200),
-        minConfidence: reader.fraction('minConfidence', 0),
+        minConfidence: reader.optionalFraction('minConfidence'),
         inComments: reader.choice('inComments', SCOPE_BEHAVIOURS, 'on'),
         inStrings: reader.choice('inStrings', SCOPE_BEHAVIOURS, 'line'),
         engine: reader.choice('engine', ENGINES, 'default'),

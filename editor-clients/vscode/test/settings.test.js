@@ -82,11 +82,14 @@ describe('settings changed while running', () => {
         h.editor.setSetting('fimServer.minConfidence', 1.5);
         const warning = await h.waitFor(() => h.control.messages.find((item) => item.message.includes('minConfidence')),
             'a warning about minConfidence');
-        assert.match(warning.message, /invalid fimServer\.minConfidence 1\.5: use a number from 0 to 1; using 0/);
+        assert.match(warning.message,
+            /invalid fimServer\.minConfidence 1\.5: use a number from 0 to 1, or null for the server's own setting; using null/);
         h.editor.setSetting('fimServer.minConfidence', 0.4);
         await h.waitFor(() => appliedLines('workspace/didChangeConfiguration').some((line) => line.includes('min_confidence=0.4')),
             'the server to apply min_confidence 0.4');
         h.editor.setSetting('fimServer.minConfidence', undefined);
+        await h.waitFor(() => (appliedLines('workspace/didChangeConfiguration').at(-1) || '').includes('min_confidence=0.0'),
+            'the server default (0) after the setting is removed');
     });
 
     test('server rejects a bad model path', async () => {

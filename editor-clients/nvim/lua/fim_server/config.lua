@@ -21,7 +21,7 @@ M.ENGINES = { 'local', 'daemon' }
 --- @field debounce_min_ms integer shortest wait the server makes between a keystroke and a model call
 --- @field debounce_max_ms integer longest such wait; the server adapts between the two
 --- @field max_lines integer maximum lines in one suggestion
---- @field min_confidence number hide suggestions whose confidence (0 to 1) is below this; 0 shows all
+--- @field min_confidence number? hide suggestions whose confidence (0 to 1) is below this; 0 shows all, nil uses the server's setting
 --- @field in_comments 'on'|'line'|'off' suggestions inside comments ('line': single-line only)
 --- @field in_strings 'on'|'line'|'off' suggestions inside string literals
 --- @field engine 'local'|'daemon'|nil where the model runs; nil uses the server's own engine setting
@@ -47,7 +47,7 @@ M.defaults = {
   debounce_min_ms = 10,
   debounce_max_ms = 500,
   max_lines = 20,
-  min_confidence = 0,
+  min_confidence = nil,
   in_comments = 'on',
   in_strings = 'line',
   engine = nil,
@@ -105,7 +105,10 @@ M.CHECKS = {
   debounce_min_ms = { is_integer_in(0, 5000), 'a whole number of milliseconds from 0 to 5000' },
   debounce_max_ms = { is_integer_in(0, 5000), 'a whole number of milliseconds from 0 to 5000' },
   max_lines = { is_integer_in(1, 200), 'a whole number from 1 to 200' },
-  min_confidence = { function(v) return type(v) == 'number' and v >= 0 and v <= 1 end, 'a number from 0 to 1' },
+  min_confidence = {
+    function(v) return v == nil or (type(v) == 'number' and v >= 0 and v <= 1) end,
+    "nil or a number from 0 to 1 (nil uses the server's setting)",
+  },
   in_comments = { function(v) return vim.tbl_contains(M.SCOPE_BEHAVIOURS, v) end, '"on", "line" or "off"' },
   in_strings = { function(v) return vim.tbl_contains(M.SCOPE_BEHAVIOURS, v) end, '"on", "line" or "off"' },
   engine = { function(v) return v == nil or vim.tbl_contains(M.ENGINES, v) end, 'nil, "local" or "daemon"' },
@@ -178,7 +181,8 @@ function M.server_settings(options)
     debounceMinMs = options.debounce_min_ms,
     debounceMaxMs = options.debounce_max_ms,
     maxLines = options.max_lines,
-    minConfidence = options.min_confidence,
+    -- vim.NIL sends null, which replaces a floor sent earlier with the server's own setting.
+    minConfidence = options.min_confidence == nil and vim.NIL or options.min_confidence,
     inComments = options.in_comments,
     inStrings = options.in_strings,
     engine = options.engine,
