@@ -3,9 +3,10 @@
 After each one-character edit it times context extraction (window and mode,
 incremental reparse included), post-processing (filters) and the syntax
 validity check, and prints p50/p95 in milliseconds. It also prints RSS after
-the first parse, after 1,000 edits and at the end.
+the first parse, after 1,000 edits and at the end. Then it types into the
+middle of a minified JavaScript bundle that is one line of a few megabytes.
 
-    nice -n 5 .venv/bin/python benchmarks/context_bench.py [--lines 5000] [--edits 10000]
+    nice -n 5 .venv/bin/python benchmarks/context_bench.py [--lines 5000] [--edits 10000] [--minified-mb 2]
 """
 
 from __future__ import annotations
@@ -174,13 +175,34 @@ def run(lines: int, edits: int, seed: int) -> None:
     print(f"RSS: {readings}; peak {peak_rss:.1f} MiB")
 
 
+def run_minified(megabytes: float, edits: int) -> None:
+    """Time context extraction while typing in the middle of a one-line bundle of ``megabytes`` MB."""
+    unit = 'var a=f("x",1);'
+    text = unit * int(megabytes * 1e6 / len(unit))
+    started = time.perf_counter()
+    document = Document(text, "javascript")
+    cursor = len(text) // 2 - len(text) // 2 % len(unit)  # between two statements
+    extract_window(document.text, cursor, "javascript", document=document)
+    first_ms = (time.perf_counter() - started) * 1000
+    samples = Samples(edits)
+    for number in range(edits):
+        with samples.timed():
+            document.replace(cursor, cursor, "xy="[number % 3])
+            cursor += 1
+            extract_window(document.text, cursor, "javascript", document=document)
+    print(f"minified bundle: one line of {len(text) / 1e6:.1f} MB, first window {first_ms:.1f} ms")
+    samples.report("context in the bundle (edit + reparse + window + mode)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--lines", type=int, default=5000, help="size of the generated file in lines")
     parser.add_argument("--edits", type=int, default=10_000, help="number of one-character edits")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random edit sequence")
+    parser.add_argument("--minified-mb", type=float, default=2.0, help="size of the one-line bundle in MB")
     args = parser.parse_args()
     run(args.lines, args.edits, args.seed)
+    run_minified(args.minified_mb, 200)
 
 
 if __name__ == "__main__":

@@ -55,3 +55,4 @@ def test_long_minified_line():
     line = 'var a="x";' * 200_000 + "/* tail"
     assert scan_line(line, "javascript") == (None, len(line))
     assert scan_line(line + ' "open', "javascript") == ("string", len(line) + 6)
+    assert scan_line(line + " // note", "javascript") == ("comment", len(line) + 1)
