@@ -42,6 +42,9 @@ class ContextWindow:
     prefix_start: int = 0  # document offset where the windowed prefix text starts
     indent_unit: str = "    "  # one indentation level of the file: a tab or spaces
     literal: str | None = None  # "string" or "comment" when the cursor is inside one
+    # The cursor line is blank under a Python block header (a line ending in ":"), so the first line
+    # must be indented deeper than the header.
+    opens_block: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,8 @@ def _window_from_document(
         prefix_start=start,
         indent_unit=unit,
         literal=cursor.literal,
+        opens_block=(document.language == "python" and not cursor.line_prefix.strip() and cursor.header_above
+                     and cursor.previous_line.rstrip().endswith(":")),
     )
 
 

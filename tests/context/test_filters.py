@@ -361,3 +361,24 @@ def test_line_break_ignores_indentation_of_comment(window_at):
 def test_first_line_keeps_indent_after_wrapped_signature(window_at):
     window = window_at("python", "def total(\n    items,\n) -> int:\n|\n")
     assert postprocess("    return sum(items)", window).text == "    return sum(items)"
+
+
+@pytest.mark.parametrize(("snippet", "raw", "expected"), [
+    ("def f(n):\n    if n == 0:\n|\n    return 1\n", "    return 0\n", "        return 0"),
+    ("def f(n):\n    if n == 0:\n|\n", "return 0", "        return 0"),
+    ("def f(n):\n    for x in n:\n|\n", "    if x:\n        print(x)", "        if x:\n            print(x)"),
+    ("def f(n):\n    for x in n:\n        |\n", "if x:\n    print(x)", "if x:\n    print(x)"),
+])
+def test_shallow_line_moves_into_block(window_at, snippet, raw, expected):
+    assert postprocess(raw, window_at("python", snippet)).text == expected
+
+
+def test_bracket_line_keeps_indentation(window_at):
+    assert postprocess("1,\n2,", window_at("python", "x = [\n|\n]\n")).text == "1,\n2,"
+
+
+def test_shallow_line_before_code(window_at):
+    window = window_at("python", "def f(text):\n    for c in text:\n        if c:\n|            return c\n")
+    assert postprocess("        return False\n", window).text == "            return False\n"
+    closing = window_at("python", "def f(text):\n    if text:\n|)\n")
+    assert postprocess("    g(x", closing).text == "    g(x"  # joined to the `)` after it: left alone

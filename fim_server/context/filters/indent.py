@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..brackets import unmatched_closers
+from ..cursor import CLOSERS
 from ..indentation import indent_width, leading_whitespace
 from ..mode import HEADER_END
 from ..window import ContextWindow
@@ -26,11 +27,26 @@ def first_line_indent(draft: Draft, window: ContextWindow) -> Draft:
     indents again. The first line ends up at the block's indentation, unless
     the cursor is already deeper.
     """
-    if not _blank_cursor_line(window) or not draft.text[:1] in (" ", "\t"):
+    if not _blank_cursor_line(window):
         return draft
     typed = window.line_prefix
     added = leading_whitespace(draft.text)
     rest = draft.text[len(added) :]
+    short = typed + added
+    # With code right of the cursor the completion goes on lines of its own (line_break_before_code),
+    # unless that code is only closing characters, which the completion's last line then joins.
+    right = window.line_suffix.strip()
+    whole_lines = not right or not all(ch in CLOSERS for ch in right)
+    if window.opens_block and whole_lines and len(short) < len(window.indent) \
+            and window.indent.startswith(short) and rest.strip():
+        # Under a Python block header a line as shallow as the header is an IndentationError, so the
+        # model's lines move right together until the first one is inside the block.
+        pad = window.indent[len(short) :]
+        lines = rest.split("\n")
+        moved = [lines[0], *(pad + line if line.strip() else line for line in lines[1:])]
+        return draft.with_text(window.indent[len(typed) :] + "\n".join(moved))
+    if not added:
+        return draft
     if indent_width(typed) >= indent_width(window.indent):
         return draft.with_text(rest)
     if indent_width(typed + added) >= indent_width(window.indent) and window.indent.startswith(typed):
