@@ -382,3 +382,4 @@ def test_shallow_line_before_code(window_at):
     assert postprocess("        return False\n", window).text == "            return False\n"
     closing = window_at("python", "def f(text):\n    if text:\n|)\n")
     assert postprocess("    g(x", closing).text == "    g(x"  # joined to the `)` after it: left alone
+
