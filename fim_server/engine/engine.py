@@ -39,12 +39,12 @@ def load_model_folder(model_path: str | Path, model_class, *, dtype: str, thread
     if threads:
         torch.set_num_threads(threads)
     if not (path / "tokenizer.json").is_file():
-        raise ModelLoadError(f"model folder {path} has no tokenizer.json; export it again with "
+        raise ModelLoadError(f"model folder {path} is missing tokenizer.json: export it again with "
                              "`fim-server train --export` or copy the whole folder")
     try:
         tokenizer = load_tokenizer(path)
     except Exception as exc:  # tokenizers and transformers raise several types for a damaged file
-        raise ModelLoadError(f"cannot load the tokenizer in {path}: {type(exc).__name__}: {exc}") from exc
+        raise ModelLoadError(f"failed to load the tokenizer in {path}: {type(exc).__name__}: {exc}") from exc
     transformers_logging.disable_progress_bar()  # keeps stderr clean for editors that show it
     # Read the weights into memory instead of mapping the file: a re-export that rewrites a mapped
     # file in place would otherwise kill the server with SIGBUS on its next step.
@@ -57,7 +57,7 @@ def load_weights(path: Path, load):
     try:
         return load()
     except Exception as exc:  # safetensors, torch and transformers raise several types for a damaged file
-        raise ModelLoadError(f"cannot load the weights in {path}: {type(exc).__name__}: {exc}. Copy or export "
+        raise ModelLoadError(f"failed to load the weights in {path}: {type(exc).__name__}: {exc}. Copy or export "
                              "the folder again") from exc
 
 

@@ -1,8 +1,8 @@
 """Facts about the served model folder for Ollama's ``/api/show`` and ``/api/tags``: size, digest, parameters.
 
-Plugins read these to show the model and to size their prompts: Continue requests
-a model's context length from Ollama, which Ollama reports in ``model_info`` under
-``<architecture>.context_length``. Everything comes from the folder's own files,
+Plugins read these to show the model and to size their prompts. ``model_info`` uses
+GGUF-style keys such as ``<architecture>.context_length``. NOTE: which plugins read
+which of these keys was not checked. Everything comes from the folder's own files,
 and the weights are read once, for the digest.
 """
 
@@ -31,8 +31,7 @@ class ModelFacts:
     digest: str = ""
     modified_at: str = ""
     model_info: dict = field(default_factory=dict)
-
-    weights_format: str = "safetensors"
+    weights_format: str = "safetensors"  # reported as details.format: "safetensors" or "pytorch"
 
     def details(self) -> dict:
         return {"parent_model": "", "format": self.weights_format, "family": self.family, "families": [self.family],

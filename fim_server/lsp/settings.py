@@ -207,9 +207,9 @@ def combine(base: LspSettings, *layers: Layer) -> LspSettings:
     values: dict[str, object] = {}
     for layer in layers:
         values.update(layer.values)
-    if values.get("min_confidence", 0.0) is None:
-        values["min_confidence"] = base.min_confidence  # null selects the server's min_confidence setting
-    settings = replace(base, **values)
+    # A null from the editor selects the server's own value, which ``base`` carries.
+    chosen = {name: getattr(base, name) if value is None else value for name, value in values.items()}
+    settings = replace(base, **chosen)
     if settings.debounce_min_ms > settings.debounce_max_ms:
         raise SettingsError(
             f"invalid settings: debounceMinMs={settings.debounce_min_ms} is above "

@@ -20,13 +20,13 @@ def model_copy(tmp_path, bundled_model_path):
 def test_truncated_weights_name_folder_and_fix(model_copy):
     with open(model_copy / "model.safetensors", "r+b") as handle:
         handle.truncate(1000)
-    with pytest.raises(ModelLoadError, match=r"cannot load the weights in .*model: SafetensorError: .*export the folder"):
+    with pytest.raises(ModelLoadError, match=r"failed to load the weights in .*model: SafetensorError: .*export the folder"):
         DiffusionEngine(model_copy, dtype="float32")
 
 
 def test_missing_tokenizer_is_named(model_copy):
     (model_copy / "tokenizer.json").unlink()
-    with pytest.raises(ModelLoadError, match=r"has no tokenizer\.json"):
+    with pytest.raises(ModelLoadError, match=r"is missing tokenizer\.json"):
         DiffusionEngine(model_copy)
 
 
@@ -36,7 +36,7 @@ def test_command_prints_one_line_error(model_copy, tmp_path, capsys):
     source.write_text("value = \n")
     assert main(["complete", f"{source}:1:9", "--model", str(model_copy)]) == 1
     error = capsys.readouterr().err.strip()
-    assert error.startswith("error: cannot load the weights in ")
+    assert error.startswith("error: failed to load the weights in ")
     assert "Traceback" not in error
     assert len(error.splitlines()) == 1
 

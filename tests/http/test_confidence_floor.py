@@ -40,7 +40,8 @@ def test_invalid_floor_is_rejected(api, path, value):
 def test_server_floor_applies_without_field():
     engine = FakeEngine(lambda prefix, suffix: "result_value + 1")
     with running_api(engine, min_confidence=0.95) as (url, _service):
-        hidden = httpx.post(url + "/infill", json={"input_prefix": "x = "}, timeout=30).json()
-        shown = httpx.post(url + "/infill", json={"input_prefix": "x = ", "min_confidence": 0}, timeout=30).json()
-    assert hidden["content"] == ""
-    assert shown["content"] == "result_value + 1"
+        with_server_floor = httpx.post(url + "/infill", json={"input_prefix": "x = "}, timeout=30).json()
+        zero = {"input_prefix": "x = ", "min_confidence": 0}
+        with_zero_floor = httpx.post(url + "/infill", json=zero, timeout=30).json()
+    assert with_server_floor["content"] == ""
+    assert with_zero_floor["content"] == "result_value + 1"

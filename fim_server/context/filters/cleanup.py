@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ..cursor import CLOSERS
 from ..indentation import leading_whitespace
 from ..window import ContextWindow
-from .draft import Draft
+from .draft import Draft, code_right_of_cursor
 
 # Text after an end token is not part of the middle, so it is cut; other markers are removed.
 END_TOKENS = ("<|eom|>", "<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|file_separator|>", "<EOT>", "<|end|>")
@@ -103,8 +102,7 @@ def line_break_before_code(draft: Draft, window: ContextWindow) -> Draft:
     the cursor: first_line_indent has already taken the model's own
     indentation off that line.
     """
-    right = window.line_suffix.strip()
-    if window.line_prefix.strip() or not right or all(ch in CLOSERS for ch in right):
+    if window.line_prefix.strip() or not code_right_of_cursor(window):
         return draft
     text = draft.text.rstrip("\n")
     if not text.strip():

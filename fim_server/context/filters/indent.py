@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 from ..brackets import unmatched_closers
-from ..cursor import CLOSERS
 from ..indentation import indent_width, leading_whitespace
 from ..mode import HEADER_END
 from ..window import ContextWindow
-from .draft import Draft, suffix_lines
+from .draft import Draft, code_right_of_cursor, suffix_lines
 
 _HEADER_ENDS = (":", "{", "(", "[")
 _CLOSING_LINE = set(")]}>;,")
@@ -33,10 +32,8 @@ def first_line_indent(draft: Draft, window: ContextWindow) -> Draft:
     added = leading_whitespace(draft.text)
     rest = draft.text[len(added) :]
     short = typed + added
-    # With code right of the cursor the completion goes on lines of its own (line_break_before_code),
-    # unless that code is only closing characters, which the completion's last line then joins.
-    right = window.line_suffix.strip()
-    whole_lines = not right or not all(ch in CLOSERS for ch in right)
+    # A completion joined to closing characters right of the cursor is left alone.
+    whole_lines = not window.line_suffix.strip() or code_right_of_cursor(window)
     if window.opens_block and whole_lines and len(short) < len(window.indent) \
             and window.indent.startswith(short) and rest.strip():
         # Under a Python block header a line as shallow as the header is an IndentationError, so the
