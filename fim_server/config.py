@@ -24,7 +24,7 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .engine.types import EFFORTS
+from .engine.types import EFFORTS, confidence_floor_problem
 
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "fim-diffusion-small"
 DTYPE_NAMES = ("bfloat16", "float32")
@@ -34,6 +34,21 @@ ENGINE_LOCATIONS = ("local", "daemon")
 
 class ConfigError(ValueError):
     """A setting is invalid; the message names the field, the value and the fix."""
+
+    def __init__(self, message: str, *, setting: str | None = None, value=None, problem: str = "",
+                 source: str | None = None):
+        super().__init__(message)
+        # When one field is at fault: its name, its value, what is wrong and where it was set.
+        self.setting, self.value, self.problem, self.source = setting, value, problem, source
+
+    def located(self, source: str) -> ConfigError:
+        """The same error, naming where the value was set (a file, a variable or a flag)."""
+        return ConfigError(f"invalid {self.setting} {self.value!r} in {source}: {self.problem}",
+                           setting=self.setting, value=self.value, problem=self.problem, source=source)
+
+
+def _invalid(name: str, value, problem: str) -> ConfigError:
+    return ConfigError(f"invalid {name} {value!r}: {problem}", setting=name, value=value, problem=problem)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,58 +96,59 @@ def idle_timeout_problem(value: object) -> str | None:
 
 def validate(settings: Settings) -> Settings:
     if settings.effort not in EFFORTS:
-        raise ConfigError(f"invalid effort {settings.effort!r}: use one of {', '.join(EFFORTS)}")
+        raise _invalid("effort", settings.effort, f"use one of {', '.join(EFFORTS)}")
     if settings.dtype not in DTYPE_NAMES:
-        raise ConfigError(f"invalid dtype {settings.dtype!r}: use one of {', '.join(DTYPE_NAMES)}")
+        raise _invalid("dtype", settings.dtype, f"use one of {', '.join(DTYPE_NAMES)}")
     if settings.device not in DEVICES:
-        raise ConfigError(f"invalid device {settings.device!r}: only 'cpu' is supported by this build")
+        raise _invalid("device", settings.device, "only 'cpu' is supported by this build")
     if not isinstance(settings.threads, int) or settings.threads < 0:
-        raise ConfigError(f"invalid threads {settings.threads!r}: use a whole number >= 0 (0 lets torch decide)")
+        raise _invalid("threads", settings.threads, "use a whole number >= 0 (0 lets torch decide)")
     if not isinstance(settings.max_lines, int) or not 1 <= settings.max_lines <= 200:
-        raise ConfigError(f"invalid max_lines {settings.max_lines!r}: use a whole number from 1 to 200")
-    if not 0.0 <= settings.min_confidence <= 1.0:
-        raise ConfigError(f"invalid min_confidence {settings.min_confidence!r}: use a number from 0 to 1 "
-                          "(0 shows every completion)")
+        raise _invalid("max_lines", settings.max_lines, "use a whole number from 1 to 200")
+    problem = confidence_floor_problem(settings.min_confidence)
+    if problem:
+        raise _invalid("min_confidence", settings.min_confidence, problem)
     if not (Path(settings.model) / "config.json").is_file():
-        raise ConfigError(
-            f"invalid model {settings.model!r}: no config.json there; point it at a folder written by "
-            "`fim-server train --export`, or unset it to use the bundled model"
-        )
+        raise _invalid("model", settings.model, "no config.json there; point it at a folder written by "
+                       "`fim-server train --export`, or unset it to use the bundled model")
     if settings.engine not in ENGINE_LOCATIONS:
-        raise ConfigError(f"invalid engine {settings.engine!r}: use 'local' (load the model in this process) or "
-                          "'daemon' (share one model process, `fim-server serve`, between editors)")
+        raise _invalid("engine", settings.engine, "use 'local' (load the model in this process) or "
+                       "'daemon' (share one model process, `fim-server serve`, between editors)")
     problem = idle_timeout_problem(settings.idle_timeout)
     if problem:
-        raise ConfigError(f"invalid idle_timeout {settings.idle_timeout!r}: {problem}")
+        raise _invalid("idle_timeout", settings.idle_timeout, problem)
     if settings.socket:
         socket = str(Path(settings.socket).expanduser())
         problem = socket_path_problem(socket)
         if problem:
-            raise ConfigError(f"invalid socket {settings.socket!r}: {problem}. Unset it to use the default location.")
+            raise _invalid("socket", settings.socket, f"{problem}. Unset it to use the default location.")
         settings = replace(settings, socket=socket)
     return settings
 
 
 def _coerce(name: str, raw, source: str):
+    def wrong(problem: str) -> ConfigError:
+        return _invalid(name, raw, problem).located(source)
+
     expected = {f.name: f.type for f in fields(Settings)}[name]
     if expected == "int" and isinstance(raw, str):
         try:
             return int(raw)
         except ValueError:
-            raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a whole number") from None
+            raise wrong("expected a whole number") from None
     if expected == "float":
         if isinstance(raw, str):
             try:
                 raw = float(raw)
             except ValueError:
-                raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a number") from None
+                raise wrong("expected a number") from None
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw:
-            raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a number")
+            raise wrong("expected a number")
         return float(raw)
     if expected == "str" and not isinstance(raw, str):
-        raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a string")
+        raise wrong("expected a string")
     if expected == "int" and (not isinstance(raw, int) or isinstance(raw, bool)):
-        raise ConfigError(f"invalid {name} {raw!r} in {source}: expected a whole number")
+        raise wrong("expected a whole number")
     return raw
 
 
@@ -145,7 +161,7 @@ def config_file_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def read_toml(path: Path) -> dict:
+def read_toml(path: Path, ignore: frozenset[str] = frozenset()) -> dict:
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -154,23 +170,65 @@ def read_toml(path: Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     known = set(ENV_NAMES)
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - known - ignore)
     if unknown:
-        raise ConfigError(f"unknown setting {unknown[0]!r} in {path}: known settings are {', '.join(sorted(known))}")
-    return data
+        raise ConfigError(f"unknown setting {unknown[0]!r} in {path}: known settings are {', '.join(sorted(known))}",
+                          setting=unknown[0], source=str(path))
+    return {name: value for name, value in data.items() if name not in ignore}
 
 
 def load_settings(overrides: dict | None = None, *, environ=None) -> Settings:
     """Build validated settings from defaults, the config file, the environment and overrides."""
+    return _load(overrides, os.environ if environ is None else environ, frozenset(), use_file=True)
+
+
+def load_settings_keeping_valid(overrides: dict | None = None, *, environ=None) -> tuple[Settings, list[str]]:
+    """Like ``load_settings``, but leave out what is invalid instead of failing.
+
+    Each invalid value gives way to the layer below it (flag, environment
+    variable, config file, built-in default); a config file that cannot be read
+    is left out as a whole. Returns
+    the settings and one message for each thing left out. For a server that must
+    start anyway and report the problems, such as the language server.
+    """
     environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    skip: frozenset[tuple[str, str]] = frozenset()
+    use_file = True
+    for _ in range(3 * len(ENV_NAMES) + 2):
+        try:
+            return _load(overrides, environ, skip, use_file=use_file), problems
+        except ConfigError as exc:
+            problems.append(str(exc))
+            if exc.setting is not None and exc.source is not None and (exc.setting, exc.source) not in skip:
+                skip |= {(exc.setting, exc.source)}
+            elif use_file:
+                use_file = False
+            else:
+                break
+    return Settings(), problems
+
+
+def _load(overrides: dict | None, environ, skip: frozenset[tuple[str, str]], *, use_file: bool) -> Settings:
+    """Settings from every layer, leaving out each (setting, source) pair in ``skip``."""
     values: dict = {}
-    path = config_file_path()
+    sources: dict[str, str] = {}  # where each value that is not a default came from
+    path = config_file_path() if use_file else None
     if path is not None:
-        values |= {k: _coerce(k, v, str(path)) for k, v in read_toml(path).items()}
+        ignore = frozenset(name for name, source in skip if source == str(path))
+        for name, value in read_toml(path, ignore=ignore).items():
+            values[name], sources[name] = _coerce(name, value, str(path)), str(path)
     for name, env in ENV_NAMES.items():
-        if environ.get(env):
-            values[name] = _coerce(name, environ[env], f"${env}")
+        if environ.get(env) and (name, f"${env}") not in skip:
+            values[name], sources[name] = _coerce(name, environ[env], f"${env}"), f"${env}"
     for name, value in (overrides or {}).items():
-        if value is not None:
-            values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
-    return validate(replace(Settings(), **values))
+        flag = f"--{name.replace('_', '-')}"
+        if value is not None and (name, flag) not in skip:
+            values[name], sources[name] = _coerce(name, value, flag), flag
+    try:
+        return validate(replace(Settings(), **values))
+    except ConfigError as exc:
+        source = sources.get(exc.setting)
+        if source is None:
+            raise
+        raise exc.located(source) from None

@@ -19,7 +19,7 @@ import msgspec
 
 from .context import ContextWindow, Document, detect_language, extract_window, postprocess, syntax_error_delta
 from .context.mode import POLICIES, LiteralPolicy
-from .engine.types import EFFORTS, FillCancelled
+from .engine.types import EFFORTS, FillCancelled, confidence_floor_problem
 
 log = logging.getLogger("fim_server.pipeline")
 
@@ -192,9 +192,9 @@ class CompletionPipeline:
         if request.max_lines is not None and request.max_lines < 1:
             raise RequestError(f"invalid max_lines {request.max_lines}: use 1 or more, or leave it out for the default")
         floor = self.min_confidence if request.min_confidence is None else request.min_confidence
-        if not 0.0 <= floor <= 1.0:
-            raise RequestError(f"invalid min_confidence {floor!r}: use a number from 0 to 1 (0 keeps "
-                               "every candidate)")
+        problem = confidence_floor_problem(floor)
+        if problem:
+            raise RequestError(f"invalid min_confidence {floor!r}: {problem}")
         text, offset = resolve_cursor(request)
         if document is not None and document.text is not text and document.text != text:
             raise RequestError("the document passed with the request does not contain the request's text")

@@ -1,10 +1,13 @@
 import json
 import os
+import tempfile
 from pathlib import Path
 
 # One torch thread, as the server runs by default: on a busy 2-core machine two threads per
 # process oversubscribe the cores and make model tests many times slower.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Caches that the product keeps (weight digests) go to a folder of the test run, never the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="fim-server-tests-cache-")
 
 import pytest
 

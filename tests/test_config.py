@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from fim_server.cli import settings_from
-from fim_server.config import ConfigError, Settings, load_settings
+from fim_server.config import ConfigError, Settings, load_settings, load_settings_keeping_valid
 from fim_server.daemon import spawn_args_from_settings
 
 
@@ -27,17 +27,17 @@ def test_environment_overrides_file(tmp_path, monkeypatch, bundled_model_path):
         ('dtype = "int4"', "invalid dtype 'int4'"),
         ('model = "/nonexistent/model"', "invalid model '/nonexistent/model'"),
         ("colour = 1", "unknown setting 'colour'"),
-        ('engine = "remote"', "invalid engine 'remote': use 'local'"),
+        ('engine = "remote"', r"invalid engine 'remote' in .*config\.toml: use 'local'"),
         ("engine = 1", "invalid engine 1 .*: expected a string"),
-        ('socket = "daemon.sock"', "invalid socket 'daemon.sock': not an absolute path"),
+        ('socket = "daemon.sock"', r"invalid socket 'daemon.sock' in .*config\.toml: not an absolute path"),
         ('socket = "/nonexistent-fim/daemon.sock"', "folder /nonexistent-fim does not exist"),
         (f'socket = "/tmp/{"s" * 120}.sock"', "longer than 107 bytes"),
         ("effort = ", "not valid TOML"),
-        ("idle_timeout = -1", r"invalid idle_timeout -1: use a whole number of seconds >= 0 \(0 keeps"),
+        ("idle_timeout = -1", r"invalid idle_timeout -1 in .*config\.toml: use a whole number of seconds >= 0 \(0 keeps"),
         ('idle_timeout = "soon"', "invalid idle_timeout 'soon' .*: expected a whole number"),
         ("idle_timeout = 1.5", "invalid idle_timeout 1.5 .*: expected a whole number"),
-        ("min_confidence = 1.5", r"invalid min_confidence 1.5: use a number from 0 to 1 \(0 shows"),
-        ("min_confidence = -0.1", "invalid min_confidence -0.1: use a number from 0 to 1"),
+        ("min_confidence = 1.5", r"invalid min_confidence 1.5 in .*config\.toml: use a number from 0 to 1 \(0 shows"),
+        ("min_confidence = -0.1", r"invalid min_confidence -0.1 in .*config\.toml: use a number from 0 to 1"),
         ('min_confidence = "high"', "invalid min_confidence 'high' .*: expected a number"),
         ("min_confidence = true", "invalid min_confidence True .*: expected a number"),
         ("min_confidence = nan", "invalid min_confidence nan .*: expected a number"),
@@ -56,6 +56,21 @@ def test_invalid_environment_value(monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
     with pytest.raises(ConfigError, match=r"invalid max_lines 'ten' in \$FIM_SERVER_MAX_LINES"):
         load_settings(environ={"FIM_SERVER_MAX_LINES": "ten"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "overrides", "message"),
+    [
+        ({"FIM_SERVER_MIN_CONFIDENCE": "1.5"}, None, r"invalid min_confidence 1\.5 in \$FIM_SERVER_MIN_CONFIDENCE: use a"),
+        ({}, {"max_lines": 0}, r"invalid max_lines 0 in --max-lines: use a whole number from 1 to 200"),
+        ({"FIM_SERVER_EFFORT": "turbo"}, {"effort": "fast"}, r"invalid effort 'fast' in --effort: use one of"),
+    ],
+)
+def test_range_errors_name_where_the_value_was_set(monkeypatch, environ, overrides, message):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(overrides, environ=environ)
 
 
 def test_engine_and_socket_from_environment(tmp_path, monkeypatch):
@@ -107,7 +122,7 @@ def test_idle_timeout_defaults_to_30_minutes(monkeypatch):
 def test_invalid_idle_timeout_from_environment(monkeypatch):
     monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
-    with pytest.raises(ConfigError, match=r"invalid idle_timeout -5: use a whole number of seconds >= 0"):
+    with pytest.raises(ConfigError, match=r"invalid idle_timeout -5 in \$FIM_SERVER_IDLE_TIMEOUT: use a whole number of seconds >= 0"):
         load_settings(environ={"FIM_SERVER_IDLE_TIMEOUT": "-5"})
 
 
@@ -151,3 +166,34 @@ def test_confidence_floor_defaults_to_zero(monkeypatch):
     assert load_settings(environ={}).min_confidence == 0.0
     with pytest.raises(ConfigError, match=r"invalid min_confidence 'most' in \$FIM_SERVER_MIN_CONFIDENCE"):
         load_settings(environ={"FIM_SERVER_MIN_CONFIDENCE": "most"})
+
+
+def test_keeping_valid_settings_falls_back_one_layer(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('effort = "medium"\ncolour = "blue"\nmax_lines = 7\n')
+    monkeypatch.setenv("FIM_SERVER_CONFIG", str(config))
+    settings, problems = load_settings_keeping_valid(
+        {"effort": "turbo", "min_confidence": 0.4}, environ={"FIM_SERVER_THREADS": "-2"})
+    assert (settings.effort, settings.max_lines, settings.min_confidence, settings.threads) == ("medium", 7, 0.4, 1)
+    assert len(problems) == 3
+    assert any("invalid effort 'turbo' in --effort" in problem for problem in problems)
+    assert any("unknown setting 'colour'" in problem for problem in problems)
+    assert any("invalid threads -2 in $FIM_SERVER_THREADS" in problem for problem in problems)
+
+
+def test_keeping_valid_settings_leaves_out_an_unreadable_file(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text("effort = \n")
+    monkeypatch.setenv("FIM_SERVER_CONFIG", str(config))
+    settings, problems = load_settings_keeping_valid({"max_lines": 3}, environ={"FIM_SERVER_EFFORT": "high"})
+    assert (settings.effort, settings.max_lines) == ("high", 3)
+    [problem] = problems
+    assert "not valid TOML" in problem
+
+
+def test_keeping_valid_settings_reports_nothing_for_valid_input(monkeypatch):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    settings, problems = load_settings_keeping_valid({"effort": "high"}, environ={})
+    assert settings.effort == "high"
+    assert problems == []

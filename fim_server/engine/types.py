@@ -78,6 +78,20 @@ class FillControl:
         return self.cancelled or self.expired
 
 
+CONFIDENCE_FLOOR_HINT = "use a number from 0 to 1 (0 shows every completion)"
+
+
+def confidence_floor_problem(value) -> str | None:
+    """Return why ``value`` cannot be a confidence floor, or None when it can.
+
+    Every front end (settings file, pipeline request, LSP setting, HTTP field)
+    checks the floor here and wraps the answer in its own error type.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        return CONFIDENCE_FLOOR_HINT
+    return None
+
+
 @dataclass(slots=True)
 class Candidate:
     text: str

@@ -234,12 +234,15 @@ def field_effort(body: dict) -> str | None:
 
 def field_min_confidence(*sources: dict) -> float | None:
     """Read the ``min_confidence`` extension field (0 to 1) from the first source that has it."""
+    from ..engine.types import confidence_floor_problem
+
     for source in sources:
         value = source.get("min_confidence")
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ApiError(400, f"invalid 'min_confidence' {value!r}: use a number from 0 to 1")
+        problem = confidence_floor_problem(value)
+        if problem:
+            raise ApiError(400, f"invalid 'min_confidence' {value!r}: {problem}")
         return float(value)
     return None
 

@@ -2,8 +2,10 @@
 
 Plugins read these to show the model and to size their prompts. ``model_info`` uses
 GGUF-style keys such as ``<architecture>.context_length``. NOTE: which plugins read
-which of these keys was not checked. Everything comes from the folder's own files,
-and the weights are read once, for the digest.
+which of these keys was not checked. Everything comes from the folder's own files.
+The digest reads every weight file once; it is kept in the user's cache folder
+under the files' paths, sizes and modification times, so a restart over unchanged
+weights does not read them again.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
 import struct
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # Served dtype -> Ollama's quantization_level names.
 QUANTIZATION_LEVELS = {"bfloat16": "BF16", "float32": "F32"}
 _HEADER_LENGTH = struct.Struct("<Q")  # a safetensors file starts with its JSON header's length
+_DIGEST_CACHE_ENTRIES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +92,67 @@ def _context_length(config: dict) -> int | None:
     return None
 
 
+def digest_cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fim-server" / "weight-digests.json"
+
+
+def _file_identity(paths: list[Path]) -> str:
+    """A key that changes when any of ``paths`` is replaced, resized or rewritten."""
+    parts = []
+    for path in paths:
+        stat = path.stat()
+        parts.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino])
+    return json.dumps(parts)
+
+
+def _read_digest_cache(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_digest_cache(path: Path, entries: dict) -> None:
+    """Write the cache aside and move it in; a cache that cannot be written is skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".digests-", delete=False) as handle:
+            json.dump(entries, handle)
+        os.replace(handle.name, path)
+    except OSError:
+        pass
+
+
+def weights_digest(weights: list[Path]) -> str:
+    """sha256 over the weight files in order, from the cache when the files have not changed."""
+    key = _file_identity(weights)
+    cache_path = digest_cache_path()
+    entries = _read_digest_cache(cache_path)
+    cached = entries.get(key)
+    if isinstance(cached, str) and len(cached) == 64:
+        return cached
+    digest = hashlib.sha256()
+    for path in weights:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    if _file_identity(weights) != key:  # rewritten while being read: do not keep the digest
+        return digest.hexdigest()
+    entries.pop(key, None)
+    entries[key] = digest.hexdigest()
+    while len(entries) > _DIGEST_CACHE_ENTRIES:
+        entries.pop(next(iter(entries)))
+    _write_digest_cache(cache_path, entries)
+    return entries[key]
+
+
 def read_model_facts(folder: str | Path | None, dtype: str | None) -> ModelFacts:
     """Read the facts of ``folder``. A missing folder or an unreadable file leaves them empty.
 
-    Hashing reads every weight file, so call it before serving or in a worker thread.
+    Hashing reads every weight file unless their digest is cached, so call it before
+    serving or in a worker thread.
     """
     level = QUANTIZATION_LEVELS.get(dtype or "", "")
     if folder is None:
@@ -101,11 +163,7 @@ def read_model_facts(folder: str | Path | None, dtype: str | None) -> ModelFacts
         weights_format, weights = _weight_files(folder)
         if not weights:
             return ModelFacts(quantization_level=level)
-        digest = hashlib.sha256()
-        for path in weights:
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+        digest = weights_digest(weights)
         count = sum(_tensor_elements(path) for path in weights) or None
         files = [folder / "config.json", *weights]
         newest = max(path.stat().st_mtime for path in files)
@@ -124,5 +182,5 @@ def read_model_facts(folder: str | Path | None, dtype: str | None) -> ModelFacts
             info[f"{family}.{name}"] = config[source]
     modified = datetime.datetime.fromtimestamp(newest, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
     return ModelFacts(family=family, parameter_count=count, quantization_level=level, weights_format=weights_format,
-                      size_bytes=sum(path.stat().st_size for path in weights), digest=digest.hexdigest(),
+                      size_bytes=sum(path.stat().st_size for path in weights), digest=digest,
                       modified_at=modified, model_info=info)

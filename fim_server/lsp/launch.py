@@ -14,7 +14,7 @@ import sys
 
 from pygls.exceptions import JsonRpcException
 
-from ..config import ConfigError, Settings, load_settings
+from ..config import Settings, load_settings_keeping_valid
 from .handlers import register
 from .server import FimLanguageServer
 from .settings import LspSettings
@@ -46,22 +46,22 @@ def configure_logging(log_file: str | None, verbose: bool) -> None:
 
 
 def server_settings(args) -> tuple[Settings, str | None]:
-    """Return the server configuration, or the defaults plus the error when it is invalid.
+    """Return the server configuration without its invalid values, and what was left out.
 
-    The server starts either way, so that the editor can show the error.
+    The server starts either way, so that the editor can show the problems;
+    each invalid value gives way to the one below it (a flag to the environment,
+    the environment to the config file, the file to the built-in default).
     """
     from ..cli import setting_overrides
 
-    try:
-        return load_settings(setting_overrides(args)), None
-    except ConfigError as exc:
-        return Settings(), str(exc)
+    settings, problems = load_settings_keeping_valid(setting_overrides(args))
+    return settings, "; ".join(problems) or None
 
 
 def build_server(args) -> FimLanguageServer:
     settings, error = server_settings(args)
     if error:
-        log.error("%s; starting with the built-in defaults", error)
+        log.error("%s; starting without the invalid values", error)
     base = LspSettings(effort=settings.effort, max_lines=settings.max_lines, min_confidence=settings.min_confidence)
     server = FimLanguageServer(server_settings=settings, base=base, startup_error=error)
     register(server)

@@ -148,7 +148,8 @@ class FimLanguageServer(LanguageServer):
     def on_initialized(self) -> None:
         self._initialized = True
         if self.startup_error:
-            self.tell_user(f"{self.startup_error}. Using the built-in defaults for the server configuration.",
+            self.tell_user(f"{self.startup_error}. The server runs without these values; each one gives way "
+                           "to the setting below it (flag, environment, config file, built-in default).",
                            types.MessageType.Error, popup=True)
         self.start_task(self.load_model())
 

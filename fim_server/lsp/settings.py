@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import ENGINE_LOCATIONS, idle_timeout_problem, socket_path_problem
-from ..engine.types import EFFORTS
+from ..engine.types import EFFORTS, confidence_floor_problem
 from ..pipeline import MAX_DOCUMENT_CHARS
 
 SECTION = "fimServer"
@@ -87,8 +87,9 @@ def _fraction_or_default(value):
     """Check a 0-1 fraction. None passes, and ``combine`` then uses the server's own value."""
     if value is None:
         return None, None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        return None, "use a number from 0 to 1 (0 shows every suggestion)"
+    problem = confidence_floor_problem(value)
+    if problem:
+        return None, problem
     return float(value), None
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 
 import torch
 from safetensors.torch import save_file
@@ -75,3 +76,36 @@ def test_folder_without_weights_has_no_digest(tmp_path):
     facts = read_model_facts(folder, None)
     assert facts.digest == ""
     assert facts.size_bytes == 0
+
+
+def test_digest_is_cached_until_the_weights_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "cached"
+    write_model(folder, {"model_type": "llada"}, {"a": torch.zeros(3, 4)})
+    weights = folder / "model.safetensors"
+    first = read_model_facts(folder, None).digest
+    assert first == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert (tmp_path / "cache" / "fim-server" / "weight-digests.json").is_file()
+
+    # Same size and modification time: the cached digest is served without reading the file.
+    stat = weights.stat()
+    original = weights.read_bytes()
+    with open(weights, "r+b") as handle:
+        handle.seek(len(original) - 4)
+        handle.write(b"\x01\x02\x03\x04")
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert read_model_facts(folder, None).digest == first
+
+    # A new modification time means new weights: the digest is computed again.
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert read_model_facts(folder, None).digest == hashlib.sha256(weights.read_bytes()).hexdigest() != first
+
+
+def test_unwritable_digest_cache_still_gives_the_digest(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    folder = tmp_path / "uncached"
+    write_model(folder, {"model_type": "llada"}, {"a": torch.ones(2)})
+    expected = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    assert read_model_facts(folder, None).digest == expected
