@@ -86,6 +86,8 @@ class CompletionResult(msgspec.Struct, kw_only=True):
     timings_ms: dict[str, float]
     model_steps: int = 0
     cache: str | None = None
+    # The effort's time budget ended denoising early; the last step committed what was left.
+    budget_hit: bool = False
     rejected: str | None = None
     candidates: list[CandidateInfo] = []
 
@@ -225,6 +227,7 @@ class CompletionPipeline:
         for name, value in filled.timings_ms.items():
             timings[f"fill.{name}"] = value
         result.model_steps, result.cache = filled.steps, filled.cache
+        result.budget_hit = filled.budget_hit
 
         steps.append("postprocess")
         started = time.perf_counter()

@@ -66,3 +66,18 @@ def train_tiny():
                            "--eval-every", "2", "--threads", "1", *extra])
 
     return run_training
+
+
+@pytest.fixture()
+def no_time_budgets(monkeypatch):
+    """Effort profiles without their denoising time budgets, for tests that compare two runs' texts.
+
+    A budget ends denoising after a wall-clock time, so on a loaded machine two runs of
+    the same fill may stop at different steps.
+    """
+    from dataclasses import replace
+
+    from fim_server.engine.types import EFFORTS
+
+    for name, profile in list(EFFORTS.items()):
+        monkeypatch.setitem(EFFORTS, name, replace(profile, budget_ms=None))

@@ -121,6 +121,7 @@ class BatchedEngine:
         self._active: list[_Job] = []
         self._batch_key: tuple = ()
         self._batch = None  # (cache, positions, segments, width, plan) for the current membership
+        self._last_step_ms = 0.0  # duration of the last shared model call
         self._cond = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="fim-batcher", daemon=True)
@@ -252,8 +253,12 @@ class BatchedEngine:
 
     def _step(self) -> None:
         runnable = []
+        now = time.perf_counter()
         for job in list(self._active):
             reason = job.stop_reason()
+            if job.state.steps:
+                # The last shared model call is the estimate for the next one.
+                job.schedule.watch_time((now - job.started_at) * 1000, self._last_step_ms)
             if reason is not None:
                 self._resolve(job, error=reason)
             elif not job.schedule.advance(job.state, self.config.mask_token_id):
@@ -270,6 +275,7 @@ class BatchedEngine:
         # Logits (N, V) of the masked slots only, in row-major order, so each job's slots form one contiguous run.
         logits = self.engine.model.score_canvas(cache, tokens, positions, segments, plan=plan,
                                                 output_mask=output_mask)
+        self._last_step_ms = (time.perf_counter() - now) * 1000
         self._record_step(runnable)
         start = 0
         for job, own in zip(runnable, masked):
@@ -302,7 +308,8 @@ class BatchedEngine:
         state = job.state
         candidates = [self.engine._decode_row(state, row, job.lengths[row]) for row in range(len(job.lengths))]
         self.stats.cache_states[job.cache_state] += 1
-        return FillResult(candidates, state.steps, state.tokens_per_step, job.timings, job.cache_state)
+        return FillResult(candidates, state.steps, state.tokens_per_step, job.timings, job.cache_state,
+                          budget_hit=state.budget_hit)
 
     def _resolve(self, job: _Job, *, result: FillResult | None = None, error: Exception | None = None) -> None:
         if job in self._active:

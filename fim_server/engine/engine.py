@@ -183,7 +183,8 @@ class DiffusionEngine:
                     banned_ids=self.banned_ids, should_stop=should_stop)
             timings["denoise"] = (time.perf_counter() - started) * 1000
             candidates = [self._decode_row(state, row, lengths[row]) for row in range(len(lengths))]
-            return FillResult(candidates, state.steps, state.tokens_per_step, timings, cache_state)
+            return FillResult(candidates, state.steps, state.tokens_per_step, timings, cache_state,
+                              budget_hit=state.budget_hit)
 
     def _prepare(self, lengths: list[int], prefix_ids: list[int], suffix_ids: list[int], cache: ContextCache | None):
         rows, width = len(lengths), max(lengths)

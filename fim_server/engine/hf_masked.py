@@ -176,7 +176,8 @@ class HFMaskedEngine:
                     banned_ids=list(self.tokens.banned_ids), should_stop=should_stop)
             timings["denoise"] = (time.perf_counter() - started) * 1000
             candidates = [self._decode_row(state, row, length) for row, length in enumerate(lengths)]
-            return FillResult(candidates, state.steps, state.tokens_per_step, timings, "uncached")
+            return FillResult(candidates, state.steps, state.tokens_per_step, timings, "uncached",
+                              budget_hit=state.budget_hit)
 
     def _new_state(self, lengths: list[int]) -> DenoiseState:
         rows, width = len(lengths), max(lengths)

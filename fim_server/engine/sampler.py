@@ -15,6 +15,7 @@ batch after one shared model call, so both paths apply the same rule.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ class DenoiseState:
     valid: torch.Tensor  # (K, C) bool; False on canvas slots beyond a row's length
     steps: int = 0
     tokens_per_step: list[int] = field(default_factory=list)
+    budget_hit: bool = False  # the time budget made a step final before the step cap
 
 
 def suppress_special(logits: torch.Tensor, banned_ids: list[int]) -> torch.Tensor:
@@ -107,11 +109,24 @@ class DenoiseSchedule:
     profile: EffortProfile
     pass_index: int = 0
     step: int = 0
+    wrap_up: bool = False  # the time budget is spent: the next step is the last one
 
     @property
     def final(self) -> bool:
         """Whether this is the pass's last step, which commits every token still masked."""
-        return self.step == self.profile.max_steps - 1
+        return self.wrap_up or self.step == self.profile.max_steps - 1
+
+    def watch_time(self, elapsed_ms: float, last_step_ms: float) -> None:
+        """Make the next step the last one when it would end past the profile's time budget.
+
+        ``elapsed_ms`` is the time spent denoising so far and ``last_step_ms`` the
+        duration of the last model call, the estimate for the next one. The
+        completion then comes back within about one step of the budget, with
+        the tokens it has, instead of missing the editor's wait.
+        """
+        budget = self.profile.budget_ms
+        if budget is not None and elapsed_ms + last_step_ms >= budget:
+            self.wrap_up = True
 
     def advance(self, state: DenoiseState, mask_id: int) -> bool:
         """Move to the next model call, or return False when ``state`` is done.
@@ -123,9 +138,13 @@ class DenoiseSchedule:
         passes = 2 if self.profile.revision else 1
         while True:
             if self.step < self.profile.max_steps and ((state.tokens == mask_id) & state.valid).any():
+                state.budget_hit = state.budget_hit or self.wrap_up
                 return True
             self.pass_index += 1
             if self.pass_index >= passes:
+                return False
+            if self.wrap_up:  # no time left for the revision pass
+                state.budget_hit = True
                 return False
             remask_low_confidence(state, mask_id)
             self.step = 0
@@ -189,12 +208,20 @@ def denoise(
 
     ``score`` maps canvas tokens (K, C) to logits (K, C, V), or to logits
     (N, V) of the slots that ``masked_slots`` selects. Raises
-    ``FillCancelled`` when ``should_stop()`` turns true before a step.
+    ``FillCancelled`` when ``should_stop()`` turns true before a step. With
+    a ``profile.budget_ms``, the step that would end past it commits every
+    slot still masked (see ``DenoiseSchedule.watch_time``).
     """
     schedule = DenoiseSchedule(profile)
+    started = time.perf_counter()
+    last_step_ms = 0.0
     while True:
         if should_stop is not None and should_stop():
             raise FillCancelled()
+        step_started = time.perf_counter()
+        if state.steps:
+            schedule.watch_time((step_started - started) * 1000, last_step_ms)
         if not schedule.advance(state, mask_id):
             return state
         denoise_step(state, score(state.tokens), schedule, mask_id=mask_id, eom_id=eom_id, banned_ids=banned_ids)
+        last_step_ms = (time.perf_counter() - step_started) * 1000

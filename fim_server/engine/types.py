@@ -22,15 +22,18 @@ class EffortProfile:
     revision: bool  # re-mask the least confident tokens once and denoise again
     length_factors: tuple[float, ...] = (1.0,)  # canvas-length probes around the hint
     window: int | None = None  # only the leftmost N masked slots may be committed before the last step
+    # Denoising time budget: once another step would end past it, the next step is the last one
+    # (it commits every slot still masked) and the revision pass is skipped. None: no budget.
+    budget_ms: float | None = None
 
 
 EFFORTS: dict[str, EffortProfile] = {
     "instant": EffortProfile(name="instant", threshold=0.7, max_steps=4, candidates=1, revision=False, window=4),
     "low": EffortProfile(name="low", threshold=0.7, max_steps=8, candidates=1, revision=False, window=3),
     "medium": EffortProfile(name="medium", threshold=0.9, max_steps=16, candidates=2, revision=False,
-                            length_factors=(1.0, 0.5), window=2),
+                            length_factors=(1.0, 0.5), window=2, budget_ms=400.0),
     "high": EffortProfile(name="high", threshold=0.95, max_steps=64, candidates=4, revision=True,
-                          length_factors=(1.0, 0.5, 1.5, 0.25), window=1),
+                          length_factors=(1.0, 0.5, 1.5, 0.25), window=1, budget_ms=700.0),
 }
 
 
@@ -107,3 +110,4 @@ class FillResult:
     tokens_per_step: list[int]
     timings_ms: dict[str, float] = field(default_factory=dict)
     cache: str = "miss"  # "hit", "append" or "miss"
+    budget_hit: bool = False  # the profile's time budget ended denoising before its step cap

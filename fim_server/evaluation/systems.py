@@ -154,7 +154,8 @@ class PipelineSystem:
             return Completion(text="", latency_ms=_elapsed_ms(started), error=f"request rejected: {exc}")
         latency = _elapsed_ms(started)
         cpu = (time.process_time() - cpu_started) * 1000
-        info = {"effort": self.effort, "model_steps": result.model_steps, "mode": result.mode, "rejected": result.rejected,
+        info = {"effort": self.effort, "model_steps": result.model_steps, "budget_hit": result.budget_hit,
+                "mode": result.mode, "rejected": result.rejected,
                 "confidence": round(result.confidence, 4),
                 "timings_ms": {name: round(value, 2) for name, value in result.timings_ms.items()},
                 "candidates": [candidate.text for candidate in result.candidates]}

@@ -34,7 +34,7 @@ def engines(random_model_path):
     batched.close()
 
 
-def test_concurrent_fills_equal_single_fills(engines):
+def test_concurrent_fills_equal_single_fills(engines, no_time_budgets):
     reference, batched = engines
     futures = [batched.submit(p, s, canvas_tokens=c, effort=e) for p, s, c, e in CASES]
     for (prefix, suffix, canvas, effort), future in zip(CASES, futures):
@@ -126,7 +126,7 @@ def test_without_batching_requests_run_alone(random_model_path):
         engine.close()
 
 
-def test_bundled_model_batched_equals_single(bundled_model_snapshot):
+def test_bundled_model_batched_equals_single(bundled_model_snapshot, no_time_budgets):
     """The trained model in models/ gives the same greedy completions batched and alone (float32)."""
     reference = DiffusionEngine(bundled_model_snapshot, dtype="float32", threads=1)
     batched = BatchedEngine(DiffusionEngine(bundled_model_snapshot, dtype="float32", threads=1))
@@ -182,3 +182,21 @@ def test_contexts_encoded_together_match_one_by_one(random_model_path):
             for mine, theirs in zip(cache.layers, alone.layers):
                 torch.testing.assert_close(mine.key[:, :, 1:], theirs.key[:, :, 1:], atol=1e-5, rtol=1e-5)
                 torch.testing.assert_close(mine.value[:, :, 1:], theirs.value[:, :, 1:], atol=1e-5, rtol=1e-5)
+
+
+def test_time_budget_ends_batched_and_single_fills_alike(engines, monkeypatch):
+    """A spent budget makes the second step final on both paths; no mask is left in the text."""
+    from dataclasses import replace
+
+    from fim_server.engine.types import EFFORTS
+
+    monkeypatch.setitem(EFFORTS, "high", replace(EFFORTS["high"], budget_ms=0.001))
+    reference, batched = engines
+    prefix, suffix = "def total(items):\n    result = 0\n    for item in items:\n        ", "\n    return result\n"
+    alone = reference.fill(prefix, suffix, canvas_tokens=24, effort="high")
+    together = batched.fill(prefix, suffix, canvas_tokens=24, effort="high")
+    for result in (alone, together):
+        assert result.budget_hit
+        assert result.steps == 2
+    assert texts(together) == texts(alone)
+    assert together.tokens_per_step == alone.tokens_per_step

@@ -1,5 +1,7 @@
 """Denoising loop steps, driven by a scripted score function."""
 
+import time
+
 import pytest
 import torch
 
@@ -198,3 +200,47 @@ def test_end_of_middle_cannot_open_the_canvas():
 
     state = denoise(score, fresh_state(1, 4), EFFORTS["low"], mask_id=MASK, eom_id=EOM, banned_ids=[MASK, PAD])
     assert state.tokens[0].tolist() == [4, EOM, EOM, EOM]
+
+
+def slow_score(delay_s: float, width: int):
+    """A score function that takes ``delay_s`` per call and is never confident, so each step commits one token."""
+    calls = []
+
+    def score(tokens):
+        calls.append(int((tokens == MASK).sum()))
+        time.sleep(delay_s)
+        return peaked_logits([3 + i % 6 for i in range(width)], [0.1] * width)
+
+    return score, calls
+
+
+def test_time_budget_makes_the_next_step_final():
+    profile = EffortProfile(name="budget", threshold=0.99, max_steps=12, candidates=1, revision=True,
+                            window=1, budget_ms=25.0)
+    score, calls = slow_score(0.02, 8)
+    state = denoise(score, fresh_state(1, 8), profile, mask_id=MASK, eom_id=EOM, banned_ids=[MASK])
+    assert (state.tokens != MASK).all(), "the final step committed every slot"
+    assert state.budget_hit
+    # Step 1 ends at about 20 ms; 20 + 20 passes 25, so step 2 is the last, and no revision pass runs.
+    assert len(calls) == 2
+    assert state.tokens_per_step == [1, 7]
+
+
+def test_without_budget_the_step_cap_and_revision_run():
+    profile = EffortProfile(name="no-budget", threshold=0.99, max_steps=12, candidates=1, revision=True, window=1)
+    score, calls = slow_score(0.0, 8)
+    state = denoise(score, fresh_state(1, 8), profile, mask_id=MASK, eom_id=EOM, banned_ids=[MASK])
+    assert not state.budget_hit
+    assert state.tokens_per_step[:8] == [1] * 8
+    assert len(calls) > 8, "a revision pass followed the first"
+
+
+def test_budget_spent_after_the_first_pass_skips_the_revision():
+    schedule = DenoiseSchedule(EffortProfile(name="r", threshold=0.5, max_steps=4, candidates=1, revision=True,
+                                             budget_ms=10.0))
+    state = fresh_state(1, 3)
+    state.tokens[:] = 5  # the first pass committed everything
+    schedule.watch_time(elapsed_ms=9.0, last_step_ms=2.0)
+    assert not schedule.advance(state, MASK)
+    assert state.budget_hit
+    assert (state.tokens == 5).all(), "nothing was re-masked"
