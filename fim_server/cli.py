@@ -17,22 +17,24 @@ log = logging.getLogger("fim_server")
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model folder (default: the bundled model)")
-    parser.add_argument("--dtype", choices=["bfloat16", "float32"], help="weights dtype (default bfloat16)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (0 lets torch decide)")
+    # Values are checked with the other settings, not by argparse, so that `lsp` can report a bad
+    # one to the editor and start with the rest.
+    parser.add_argument("--dtype", help="weights dtype: bfloat16 or float32 (default bfloat16)")
+    parser.add_argument("--threads", help="torch CPU threads (0 lets torch decide)")
     parser.add_argument("--effort", help="instant, low, medium or high (default low)")
-    parser.add_argument("--min-confidence", type=float, metavar="FLOOR",
+    parser.add_argument("--min-confidence", metavar="FLOOR",
                         help="0 to 1: return no completion when the best candidate's confidence is below this "
                              "(default 0, which shows every completion)")
 
 
 def add_engine_location_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--engine", dest="engine_location", choices=["local", "daemon"],
+    parser.add_argument("--engine", dest="engine_location", metavar="{local,daemon}",
                         help="local: load the model in this process; daemon: send fills to the shared model daemon "
                              "(`fim-server serve`), started when none runs (default local)")
     parser.add_argument("--socket", dest="daemon_socket", metavar="PATH",
                         help="the daemon's Unix socket for --engine daemon (default: "
                              "$XDG_RUNTIME_DIR/fim-server/daemon.sock, else a private folder in the temp directory)")
-    parser.add_argument("--idle-timeout", dest="daemon_idle_timeout", type=int, metavar="SECONDS",
+    parser.add_argument("--idle-timeout", dest="daemon_idle_timeout", metavar="SECONDS",
                         help="with --engine daemon: seconds without requests before a daemon that this command "
                              "starts exits, or 0 to never exit (default: the idle_timeout setting, "
                              f"{Settings().idle_timeout} unless set)")

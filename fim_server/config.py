@@ -24,7 +24,7 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .engine.types import EFFORTS, confidence_floor_problem
+from .engine.types import CONFIDENCE_FLOOR_HINT, EFFORTS, confidence_floor_problem
 
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "fim-diffusion-small"
 DTYPE_NAMES = ("bfloat16", "float32")
@@ -87,10 +87,20 @@ def socket_path_problem(path: str) -> str | None:
     return None
 
 
+IDLE_TIMEOUT_HINT = "use a whole number of seconds >= 0 (0 keeps the daemon running until it is stopped)"
+# What a valid value of each number setting looks like; type and range errors both say it.
+NUMBER_HINTS = {
+    "threads": "use a whole number >= 0 (0 lets torch decide)",
+    "max_lines": "use a whole number from 1 to 200",
+    "min_confidence": CONFIDENCE_FLOOR_HINT,
+    "idle_timeout": IDLE_TIMEOUT_HINT,
+}
+
+
 def idle_timeout_problem(value: object) -> str | None:
     """Return why ``value`` is not a valid daemon idle timeout, or None when it is valid."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return "use a whole number of seconds >= 0 (0 keeps the daemon running until it is stopped)"
+        return IDLE_TIMEOUT_HINT
     return None
 
 
@@ -102,9 +112,9 @@ def validate(settings: Settings) -> Settings:
     if settings.device not in DEVICES:
         raise _invalid("device", settings.device, "only 'cpu' is supported by this build")
     if not isinstance(settings.threads, int) or settings.threads < 0:
-        raise _invalid("threads", settings.threads, "use a whole number >= 0 (0 lets torch decide)")
+        raise _invalid("threads", settings.threads, NUMBER_HINTS["threads"])
     if not isinstance(settings.max_lines, int) or not 1 <= settings.max_lines <= 200:
-        raise _invalid("max_lines", settings.max_lines, "use a whole number from 1 to 200")
+        raise _invalid("max_lines", settings.max_lines, NUMBER_HINTS["max_lines"])
     problem = confidence_floor_problem(settings.min_confidence)
     if problem:
         raise _invalid("min_confidence", settings.min_confidence, problem)
@@ -128,7 +138,7 @@ def validate(settings: Settings) -> Settings:
 
 def _coerce(name: str, raw, source: str):
     def wrong(problem: str) -> ConfigError:
-        return _invalid(name, raw, problem).located(source)
+        return _invalid(name, raw, NUMBER_HINTS.get(name, problem)).located(source)
 
     expected = {f.name: f.type for f in fields(Settings)}[name]
     if expected == "int" and isinstance(raw, str):
@@ -192,39 +202,49 @@ def load_settings_keeping_valid(overrides: dict | None = None, *, environ=None) 
     start anyway and report the problems, such as the language server.
     """
     environ = os.environ if environ is None else environ
-    problems: list[str] = []
+    problems: list[tuple[str, str | None]] = []  # (message, setting at fault)
     skip: frozenset[tuple[str, str]] = frozenset()
     use_file = True
+    settings = None
     for _ in range(3 * len(ENV_NAMES) + 2):
         try:
-            return _load(overrides, environ, skip, use_file=use_file), problems
+            settings = _load(overrides, environ, skip, use_file=use_file)
+            break
         except ConfigError as exc:
-            problems.append(str(exc))
+            problems.append((str(exc), exc.setting))
             if exc.setting is not None and exc.source is not None and (exc.setting, exc.source) not in skip:
                 skip |= {(exc.setting, exc.source)}
             elif use_file:
                 use_file = False
             else:
                 break
-    return Settings(), problems
+    settings = settings or Settings()
+    known = set(ENV_NAMES)
+    return settings, [f"{message} (using {name} = {getattr(settings, name)!r})" if name in known else message
+                      for message, name in problems]
 
 
 def _load(overrides: dict | None, environ, skip: frozenset[tuple[str, str]], *, use_file: bool) -> Settings:
-    """Settings from every layer, leaving out each (setting, source) pair in ``skip``."""
-    values: dict = {}
-    sources: dict[str, str] = {}  # where each value that is not a default came from
+    """Settings from every layer, leaving out each (setting, source) pair in ``skip``.
+
+    Only the value that wins for a setting is checked, so a flag can replace a
+    broken value from the environment or the file.
+    """
+    raw: dict[str, tuple[object, str]] = {}  # each setting's winning value and where it was set
     path = config_file_path() if use_file else None
     if path is not None:
         ignore = frozenset(name for name, source in skip if source == str(path))
         for name, value in read_toml(path, ignore=ignore).items():
-            values[name], sources[name] = _coerce(name, value, str(path)), str(path)
+            raw[name] = value, str(path)
     for name, env in ENV_NAMES.items():
         if environ.get(env) and (name, f"${env}") not in skip:
-            values[name], sources[name] = _coerce(name, environ[env], f"${env}"), f"${env}"
+            raw[name] = environ[env], f"${env}"
     for name, value in (overrides or {}).items():
         flag = f"--{name.replace('_', '-')}"
         if value is not None and (name, flag) not in skip:
-            values[name], sources[name] = _coerce(name, value, flag), flag
+            raw[name] = value, flag
+    values = {name: _coerce(name, value, source) for name, (value, source) in raw.items()}
+    sources = {name: source for name, (_value, source) in raw.items()}
     try:
         return validate(replace(Settings(), **values))
     except ConfigError as exc:

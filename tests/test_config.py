@@ -34,13 +34,13 @@ def test_environment_overrides_file(tmp_path, monkeypatch, bundled_model_path):
         (f'socket = "/tmp/{"s" * 120}.sock"', "longer than 107 bytes"),
         ("effort = ", "not valid TOML"),
         ("idle_timeout = -1", r"invalid idle_timeout -1 in .*config\.toml: use a whole number of seconds >= 0 \(0 keeps"),
-        ('idle_timeout = "soon"', "invalid idle_timeout 'soon' .*: expected a whole number"),
-        ("idle_timeout = 1.5", "invalid idle_timeout 1.5 .*: expected a whole number"),
+        ('idle_timeout = "soon"', "invalid idle_timeout 'soon' .*: use a whole number of seconds >= 0"),
+        ("idle_timeout = 1.5", "invalid idle_timeout 1.5 .*: use a whole number of seconds >= 0"),
         ("min_confidence = 1.5", r"invalid min_confidence 1.5 in .*config\.toml: use a number from 0 to 1 \(0 shows"),
         ("min_confidence = -0.1", r"invalid min_confidence -0.1 in .*config\.toml: use a number from 0 to 1"),
-        ('min_confidence = "high"', "invalid min_confidence 'high' .*: expected a number"),
-        ("min_confidence = true", "invalid min_confidence True .*: expected a number"),
-        ("min_confidence = nan", "invalid min_confidence nan .*: expected a number"),
+        ('min_confidence = "high"', r"invalid min_confidence 'high' in .*config\.toml: use a number from 0 to 1 \(0 shows"),
+        ("min_confidence = true", r"invalid min_confidence True in .*config\.toml: use a number from 0 to 1 \(0 shows"),
+        ("min_confidence = nan", r"invalid min_confidence nan in .*config\.toml: use a number from 0 to 1 \(0 shows"),
     ],
 )
 def test_invalid_file_settings(tmp_path, monkeypatch, content, message):
@@ -176,7 +176,8 @@ def test_keeping_valid_settings_falls_back_one_layer(tmp_path, monkeypatch):
         {"effort": "turbo", "min_confidence": 0.4}, environ={"FIM_SERVER_THREADS": "-2"})
     assert (settings.effort, settings.max_lines, settings.min_confidence, settings.threads) == ("medium", 7, 0.4, 1)
     assert len(problems) == 3
-    assert any("invalid effort 'turbo' in --effort" in problem for problem in problems)
+    assert any("invalid effort 'turbo' in --effort" in problem and problem.endswith("(using effort = 'medium')")
+               for problem in problems)
     assert any("unknown setting 'colour'" in problem for problem in problems)
     assert any("invalid threads -2 in $FIM_SERVER_THREADS" in problem for problem in problems)
 
@@ -197,3 +198,11 @@ def test_keeping_valid_settings_reports_nothing_for_valid_input(monkeypatch):
     settings, problems = load_settings_keeping_valid({"effort": "high"}, environ={})
     assert settings.effort == "high"
     assert problems == []
+
+
+def test_a_flag_replaces_a_broken_environment_value(monkeypatch):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    settings = load_settings({"threads": "2", "min_confidence": "0.25"},
+                             environ={"FIM_SERVER_THREADS": "x", "FIM_SERVER_MIN_CONFIDENCE": "-1"})
+    assert (settings.threads, settings.min_confidence) == (2, 0.25)

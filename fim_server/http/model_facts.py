@@ -4,7 +4,7 @@ Plugins read these to show the model and to size their prompts. ``model_info`` u
 GGUF-style keys such as ``<architecture>.context_length``. NOTE: which plugins read
 which of these keys was not checked. Everything comes from the folder's own files.
 The digest reads every weight file once; it is kept in the user's cache folder
-under the files' paths, sizes and modification times, so a restart over unchanged
+under the files' paths, sizes, inodes and change times, so a restart over unchanged
 weights does not read them again.
 """
 
@@ -102,7 +102,8 @@ def _file_identity(paths: list[Path]) -> str:
     parts = []
     for path in paths:
         stat = path.stat()
-        parts.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino])
+        # ctime changes on every write, even when the modification time is set back.
+        parts.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino])
     return json.dumps(parts)
 
 

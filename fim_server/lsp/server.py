@@ -19,7 +19,7 @@ from .documents import DocumentNotOpen, DocumentStore, OpenDocument
 from .engines import ModelUnavailable, PipelineHolder, choose_loader
 from .protocol import FimProtocol
 from .scheduler import LatestWins
-from .settings import LspSettings, SettingsError, SettingsState
+from .settings import LspSettings, PartlyAppliedSettings, SettingsError, SettingsState
 from .stats import ServerStats
 
 log = logging.getLogger("fim_server.lsp")
@@ -95,9 +95,13 @@ class FimLanguageServer(LanguageServer):
     # -- settings and the model -----------------------------------------------------------
 
     def apply_settings(self, origin: str, raw: object, source: str) -> bool:
-        """Validate and apply one settings layer; report a bad one and keep the last good values."""
+        """Validate and apply one settings layer; report bad keys, which keep their last valid values."""
         try:
             previous, layer = self.settings_state.update(origin, raw, source)
+        except PartlyAppliedSettings as exc:
+            self.tell_user(f"{exc}. Keeping the previous settings for these keys; the others apply.",
+                           types.MessageType.Error, popup=True)
+            previous, layer = exc.previous, exc.layer
         except SettingsError as exc:
             self.tell_user(f"{exc}. Keeping the previous settings.", types.MessageType.Error, popup=True)
             return False

@@ -26,8 +26,10 @@ Keys, as editors send them::
     daemonIdleTimeout seconds without requests before a daemon that the server starts exits, 0 for
                       never; null: the server default
 
-An invalid value rejects the whole layer: the caller keeps the last good
-settings and reports the error to the user.
+An invalid value keeps that key's last valid value from the same source, and
+the valid keys beside it apply; the caller reports the invalid ones to the
+user. A layer that is not an object, or whose values contradict each other
+(debounceMinMs above debounceMaxMs), is rejected as a whole.
 """
 
 from __future__ import annotations
@@ -49,6 +51,17 @@ MAX_DEBOUNCE_MS = 5000
 
 class SettingsError(ValueError):
     """One or more settings are invalid; the message names each key, its value and the fix."""
+
+
+class PartlyAppliedSettings(SettingsError):
+    """Some keys of a layer were invalid and kept their last valid values; the other keys applied.
+
+    ``previous`` is the settings before the update and ``layer`` the layer now in force.
+    """
+
+    def __init__(self, message: str, *, previous: LspSettings, layer: Layer) -> None:
+        super().__init__(message)
+        self.previous, self.layer = previous, layer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,26 +194,35 @@ def section_of(raw: object) -> object:
 
 def parse_layer(raw: object, source: str) -> Layer:
     """Validate one settings object; raise SettingsError naming every invalid key."""
+    layer, invalid = check_layer(raw, source)
+    if invalid:
+        raise SettingsError(f"invalid settings in {source}: " + "; ".join(invalid.values()))
+    return layer
+
+
+def check_layer(raw: object, source: str) -> tuple[Layer, dict[str, str]]:
+    """Validate one settings object: the layer of its valid keys, and a problem per invalid field.
+
+    Raises SettingsError when ``raw`` is not an object at all.
+    """
     raw = section_of(raw)
     if raw is None:
-        return Layer({})
+        return Layer({}), {}
     if not isinstance(raw, Mapping):
         raise SettingsError(f"invalid {source}: expected an object of settings, got {type(raw).__name__}")
     values: dict[str, object] = {}
-    problems: list[str] = []
+    invalid: dict[str, str] = {}  # field name -> "key=value: problem"
     for key, value in raw.items():
         if key not in _KEYS:
             continue
         name, check = _KEYS[key]
         checked, problem = check(value)
         if problem:
-            problems.append(f"{key}={value!r}: {problem}")
+            invalid[name] = f"{key}={value!r}: {problem}"
         else:
             values[name] = checked
-    if problems:
-        raise SettingsError(f"invalid settings in {source}: " + "; ".join(problems))
     unknown = tuple(sorted(str(key) for key in raw if key not in _KEYS))
-    return Layer(values, unknown)
+    return Layer(values, unknown), invalid
 
 
 def combine(base: LspSettings, *layers: Layer) -> LspSettings:
@@ -222,8 +244,9 @@ def combine(base: LspSettings, *layers: Layer) -> LspSettings:
 class SettingsState:
     """The current settings and the layers they were built from.
 
-    ``update`` commits a new layer only when the combined settings are valid,
-    so a bad value leaves the last good settings in force.
+    ``update`` keeps, for each invalid key, the value that the same source
+    last gave it, and commits the layer only when the combined settings are
+    valid.
     """
 
     def __init__(self, base: LspSettings) -> None:
@@ -234,14 +257,24 @@ class SettingsState:
     def update(self, origin: str, raw: object, source: str) -> tuple[LspSettings, Layer]:
         """Replace the ``origin`` layer ("initializationOptions" or "workspace") with ``raw``.
 
-        Returns (previous settings, parsed layer). Raises SettingsError and keeps
-        the current settings when ``raw`` is invalid.
+        Returns (previous settings, parsed layer). When some keys are invalid,
+        the rest apply and PartlyAppliedSettings names the invalid ones. When
+        ``raw`` is not an object or the combined settings contradict each other,
+        SettingsError is raised and the current settings stay.
         """
-        layer = parse_layer(raw, source)
+        layer, invalid = check_layer(raw, source)
+        if invalid:
+            last = self._layers[origin].values
+            kept = {name: last[name] for name in invalid if name in last}
+            layer = Layer({**layer.values, **kept}, layer.unknown)
         layers = {**self._layers, origin: layer}
         settings = combine(self.base, *layers.values())
         previous, self.current, self._layers = self.current, settings, layers
+        if invalid:
+            raise PartlyAppliedSettings(f"invalid settings in {source}: " + "; ".join(invalid.values()),
+                                        previous=previous, layer=layer)
         return previous, layer
 
 
-__all__ = ["KNOWN_KEYS", "SCOPE_POLICIES", "Layer", "LspSettings", "SettingsError", "SettingsState", "combine", "parse_layer"]
+__all__ = ["KNOWN_KEYS", "SCOPE_POLICIES", "Layer", "LspSettings", "PartlyAppliedSettings", "SettingsError",
+           "SettingsState", "check_layer", "combine", "parse_layer"]

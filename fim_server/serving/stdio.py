@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 import sys
 import threading
 
@@ -112,15 +114,11 @@ async def _skip_line(reader: asyncio.StreamReader) -> bool:
             return False
 
 
-async def serve(pipeline: CompletionPipeline, stdin=None, stdout=None) -> None:
-    stdin = stdin or sys.stdin.buffer
-    stdout = stdout or sys.stdout.buffer
+_TOO_LONG = object()  # stands for a line over MAX_LINE_BYTES, which is skipped
 
-    def write(data: bytes) -> None:
-        stdout.write(data)
-        stdout.flush()
 
-    server = StdioServer(pipeline, write)
+async def _pipe_lines(stdin):
+    """Lines of a pipe, socket or terminal, read by the event loop without a thread."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_LINE_BYTES, loop=loop)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), stdin)
@@ -130,12 +128,52 @@ async def serve(pipeline: CompletionPipeline, stdin=None, stdout=None) -> None:
         except asyncio.IncompleteReadError as exc:
             line = exc.partial  # the last line has no newline, or stdin is at its end (b"")
         except asyncio.LimitOverrunError:
-            server.send(error(None, "invalid_request", f"line longer than {MAX_LINE_BYTES} bytes"))
+            yield _TOO_LONG
             if await _skip_line(reader):
                 continue
-            break
+            return
         if not line:
-            break
+            return
+        yield line
+
+
+async def _file_lines(stdin):
+    """Lines of a regular file (``fim-server stdio < requests.jsonl``), read one at a time in a thread."""
+    limit = MAX_LINE_BYTES
+    while True:
+        line = await asyncio.to_thread(stdin.readline, limit + 1)
+        if not line:
+            return
+        if len(line) > limit:
+            yield _TOO_LONG
+            while line and not line.endswith(b"\n"):  # drop the rest of the over-long line
+                line = await asyncio.to_thread(stdin.readline, limit)
+            continue
+        yield line
+
+
+def _is_regular_file(stream) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+async def serve(pipeline: CompletionPipeline, stdin=None, stdout=None) -> None:
+    stdin = stdin or sys.stdin.buffer
+    stdout = stdout or sys.stdout.buffer
+
+    def write(data: bytes) -> None:
+        stdout.write(data)
+        stdout.flush()
+
+    server = StdioServer(pipeline, write)
+    # The event loop cannot watch a regular file, so a redirected file is read in a thread.
+    lines = _file_lines(stdin) if _is_regular_file(stdin) else _pipe_lines(stdin)
+    async for line in lines:
+        if line is _TOO_LONG:
+            server.send(error(None, "invalid_request", f"line longer than {MAX_LINE_BYTES} bytes"))
+            continue
         server.handle_line(line)
     if server.tasks:
         await asyncio.gather(*server.tasks, return_exceptions=True)

@@ -67,7 +67,7 @@ def test_invalid_idle_timeout_stops_command(random_model_path, tmp_path):
         completed = complete_through_daemon(socket, random_model_path, tmp_path,
                                             environ={"FIM_SERVER_IDLE_TIMEOUT": "soon"})
         assert completed.returncode == 2
-        assert "invalid idle_timeout 'soon' in $FIM_SERVER_IDLE_TIMEOUT: expected a whole number" in completed.stderr
+        assert "invalid idle_timeout 'soon' in $FIM_SERVER_IDLE_TIMEOUT: use a whole number of seconds >= 0" in completed.stderr
         assert not socket.exists(), "no daemon starts with an invalid setting"
     finally:
         stop_daemon_on(socket)

@@ -19,7 +19,7 @@ from lsp_helpers import (
 )
 from pytest_lsp import LanguageClient
 
-from fim_server.lsp.settings import LspSettings, SettingsError, SettingsState
+from fim_server.lsp.settings import LspSettings, PartlyAppliedSettings, SettingsError, SettingsState
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -181,7 +181,9 @@ async def test_layers_unit():
     assert state.current.max_lines == 3
     with pytest.raises(SettingsError, match="debounceMaxMs=6000: use a whole number from 0 to 5000"):
         state.update("workspace", {"debounceMaxMs": 6000}, "workspace")
-    assert state.current.effort == "medium"  # unchanged after the error
+    # The new workspace layer replaces the old one: it holds no effort, and its invalid key is left out.
+    assert state.current.effort == "high"
+    assert state.current.debounce_max_ms == LspSettings().debounce_max_ms
     state.update("workspace", None, "workspace")
     assert state.current.effort == "high"
     assert state.current.language_enabled("rust") is True
@@ -203,3 +205,13 @@ async def test_daemon_idle_timeout_layers_unit():
     assert state.current.idle_timeout == 90
     state.update("workspace", {"fimServer": {"daemonIdleTimeout": None}}, "workspace")
     assert state.current.idle_timeout is None, "null selects the server's own setting"
+
+
+async def test_invalid_key_keeps_its_last_value_and_the_rest_apply_unit():
+    state = SettingsState(LspSettings())
+    state.update("workspace", {"fimServer": {"minConfidence": 0.3, "maxLines": 4}}, "workspace")
+    with pytest.raises(PartlyAppliedSettings, match=r"minConfidence=1\.5: use a number from 0 to 1") as raised:
+        state.update("workspace", {"fimServer": {"effort": "high", "minConfidence": 1.5}}, "workspace")
+    assert (state.current.effort, state.current.min_confidence) == ("high", 0.3)
+    assert state.current.max_lines == LspSettings().max_lines, "a key the new layer leaves out is not kept"
+    assert raised.value.previous.effort == LspSettings().effort

@@ -115,3 +115,20 @@ def test_comment_policy_field(stdio_process):
     assert "\n" not in single["text"]
     assert by_id["bad"]["error"]["code"] == "invalid_request"
     assert "comments" in by_id["bad"]["error"]["message"]
+
+
+def test_requests_from_a_redirected_file(bundled_model_path, tmp_path):
+    """`fim-server stdio < requests.jsonl`: stdin is a regular file, which the event loop cannot watch."""
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("".join(json.dumps({"id": i, "text": SOURCE, "line": 4, "character": 4, "effort": "instant"})
+                                + "\n" for i in range(3)) + "not json\n")
+    env = dict(os.environ, FIM_SERVER_MODEL=str(bundled_model_path), FIM_SERVER_DTYPE="float32")
+    with open(requests, "rb") as stdin:
+        completed = subprocess.run([sys.executable, "-m", "fim_server.cli", "stdio"], cwd=REPO, env=env, stdin=stdin,
+                                   capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    replies = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert sorted(reply["id"] for reply in replies if reply["id"] is not None) == [0, 1, 2]
+    assert all("result" in reply for reply in replies if reply["id"] is not None)
+    [bad] = [reply for reply in replies if reply["id"] is None]
+    assert bad["error"]["code"] == "parse_error"

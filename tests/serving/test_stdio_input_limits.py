@@ -45,6 +45,20 @@ async def run_stdio(payload: bytes, engine: FakeEngine | None = None, *, min_con
     return [json.loads(line) for line in output.getvalue().splitlines()]
 
 
+async def run_stdio_from_file(payload: bytes, tmp_path) -> list[dict]:
+    """Feed ``payload`` to ``serve`` from a regular file, as `fim-server stdio < requests.jsonl` does."""
+    path = tmp_path / "requests.jsonl"
+    path.write_bytes(payload)
+    pipeline = CompletionPipeline(FakeEngine(lambda prefix, suffix: "compute_total(items)"))
+    output = io.BytesIO()
+    try:
+        with open(path, "rb") as stdin:
+            await asyncio.wait_for(stdio.serve(pipeline, stdin=stdin, stdout=output), timeout=60)
+    finally:
+        pipeline.close()
+    return [json.loads(line) for line in output.getvalue().splitlines()]
+
+
 @pytest.fixture(autouse=True)
 def small_line_limit(monkeypatch):
     monkeypatch.setattr(stdio, "MAX_LINE_BYTES", LIMIT)
@@ -140,3 +154,14 @@ async def test_conflicting_fields_are_rejected(fields, message):
     assert replies[0]["error"]["code"] == "invalid_request"
     assert message in replies[0]["error"]["message"]
     assert engine.calls == []
+
+
+@pytest.mark.parametrize("size", [LIMIT + 10, 10 * LIMIT], ids=["just over", "ten times"])
+async def test_file_input_skips_long_line_and_answers_the_rest(size, tmp_path):
+    long_line = b'{"id": 1, "prefix": "' + b"x" * size + b'"}\n'
+    replies = await run_stdio_from_file(request(0) + long_line + request(2) + request(3)[:-1], tmp_path)
+    errors = [reply for reply in replies if reply["id"] is None]
+    assert [error["error"]["message"] for error in errors] == [f"line longer than {LIMIT} bytes"]
+    answered = by_id(replies)
+    assert sorted(answered) == [0, 2, 3]
+    assert all(reply["result"]["text"] == "compute_total(items)" for reply in answered.values())
