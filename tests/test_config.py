@@ -66,7 +66,7 @@ def test_invalid_environment_value(monkeypatch):
         ({"FIM_SERVER_EFFORT": "turbo"}, {"effort": "fast"}, r"invalid effort 'fast' in --effort: use one of"),
     ],
 )
-def test_range_errors_name_where_the_value_was_set(monkeypatch, environ, overrides, message):
+def test_range_error_names_source(monkeypatch, environ, overrides, message):
     monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
     with pytest.raises(ConfigError, match=message):
@@ -168,13 +168,16 @@ def test_confidence_floor_defaults_to_zero(monkeypatch):
         load_settings(environ={"FIM_SERVER_MIN_CONFIDENCE": "most"})
 
 
-def test_keeping_valid_settings_falls_back_one_layer(tmp_path, monkeypatch):
+def test_lenient_load_falls_back(tmp_path, monkeypatch):
     config = tmp_path / "config.toml"
     config.write_text('effort = "medium"\ncolour = "blue"\nmax_lines = 7\n')
     monkeypatch.setenv("FIM_SERVER_CONFIG", str(config))
     settings, problems = load_settings_keeping_valid(
         {"effort": "turbo", "min_confidence": 0.4}, environ={"FIM_SERVER_THREADS": "-2"})
-    assert (settings.effort, settings.max_lines, settings.min_confidence, settings.threads) == ("medium", 7, 0.4, 1)
+    assert settings.effort == "medium"
+    assert settings.max_lines == 7
+    assert settings.min_confidence == 0.4
+    assert settings.threads == 1
     assert len(problems) == 3
     assert any("invalid effort 'turbo' in --effort" in problem and problem.endswith("(using effort = 'medium')")
                for problem in problems)
@@ -182,17 +185,18 @@ def test_keeping_valid_settings_falls_back_one_layer(tmp_path, monkeypatch):
     assert any("invalid threads -2 in $FIM_SERVER_THREADS" in problem for problem in problems)
 
 
-def test_keeping_valid_settings_leaves_out_an_unreadable_file(tmp_path, monkeypatch):
+def test_lenient_load_skips_broken_file(tmp_path, monkeypatch):
     config = tmp_path / "config.toml"
     config.write_text("effort = \n")
     monkeypatch.setenv("FIM_SERVER_CONFIG", str(config))
     settings, problems = load_settings_keeping_valid({"max_lines": 3}, environ={"FIM_SERVER_EFFORT": "high"})
-    assert (settings.effort, settings.max_lines) == ("high", 3)
+    assert settings.effort == "high"
+    assert settings.max_lines == 3
     [problem] = problems
     assert "not valid TOML" in problem
 
 
-def test_keeping_valid_settings_reports_nothing_for_valid_input(monkeypatch):
+def test_lenient_load_valid_input(monkeypatch):
     monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
     settings, problems = load_settings_keeping_valid({"effort": "high"}, environ={})
@@ -200,9 +204,10 @@ def test_keeping_valid_settings_reports_nothing_for_valid_input(monkeypatch):
     assert problems == []
 
 
-def test_a_flag_replaces_a_broken_environment_value(monkeypatch):
+def test_flag_replaces_broken_env(monkeypatch):
     monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
     settings = load_settings({"threads": "2", "min_confidence": "0.25"},
                              environ={"FIM_SERVER_THREADS": "x", "FIM_SERVER_MIN_CONFIDENCE": "-1"})
-    assert (settings.threads, settings.min_confidence) == (2, 0.25)
+    assert settings.threads == 2
+    assert settings.min_confidence == 0.25

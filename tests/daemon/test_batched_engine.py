@@ -184,7 +184,7 @@ def test_contexts_encoded_together_match_one_by_one(random_model_path):
                 torch.testing.assert_close(mine.value[:, :, 1:], theirs.value[:, :, 1:], atol=1e-5, rtol=1e-5)
 
 
-def test_time_budget_ends_batched_and_single_fills_alike(engines, monkeypatch):
+def test_budget_batched_matches_single(engines, monkeypatch):
     """A spent budget makes the second step final on both paths; no mask is left in the text."""
     from dataclasses import replace
 

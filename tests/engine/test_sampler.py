@@ -214,7 +214,7 @@ def slow_score(delay_s: float, width: int):
     return score, calls
 
 
-def test_time_budget_makes_the_next_step_final():
+def test_budget_makes_next_step_final():
     profile = EffortProfile(name="budget", threshold=0.99, max_steps=12, candidates=1, revision=True,
                             window=1, budget_ms=25.0)
     score, calls = slow_score(0.02, 8)
@@ -226,7 +226,7 @@ def test_time_budget_makes_the_next_step_final():
     assert state.tokens_per_step == [1, 7]
 
 
-def test_without_budget_the_step_cap_and_revision_run():
+def test_no_budget_runs_full_schedule():
     profile = EffortProfile(name="no-budget", threshold=0.99, max_steps=12, candidates=1, revision=True, window=1)
     score, calls = slow_score(0.0, 8)
     state = denoise(score, fresh_state(1, 8), profile, mask_id=MASK, eom_id=EOM, banned_ids=[MASK])
@@ -235,7 +235,7 @@ def test_without_budget_the_step_cap_and_revision_run():
     assert len(calls) > 8, "a revision pass followed the first"
 
 
-def test_budget_spent_after_the_first_pass_skips_the_revision():
+def test_spent_budget_skips_revision():
     schedule = DenoiseSchedule(EffortProfile(name="r", threshold=0.5, max_steps=4, candidates=1, revision=True,
                                              budget_ms=10.0))
     state = fresh_state(1, 3)

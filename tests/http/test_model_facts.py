@@ -79,7 +79,7 @@ def test_folder_without_weights_has_no_digest(tmp_path):
     assert facts.size_bytes == 0
 
 
-def test_digest_is_cached_until_the_weights_change(tmp_path, monkeypatch):
+def test_digest_cached_until_change(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     folder = tmp_path / "cached"
     write_model(folder, {"model_type": "llada"}, {"a": torch.zeros(3, 4)})
@@ -103,7 +103,7 @@ def test_digest_is_cached_until_the_weights_change(tmp_path, monkeypatch):
     assert read_model_facts(folder, None).digest == hashlib.sha256(bytes(data)).hexdigest() != first
 
 
-def test_unwritable_digest_cache_still_gives_the_digest(tmp_path, monkeypatch):
+def test_unwritable_digest_cache(tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))

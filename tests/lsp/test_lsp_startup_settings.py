@@ -18,7 +18,7 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-async def test_invalid_flag_is_reported_and_valid_flag_kept(client: LanguageClient):
+async def test_bad_flag_reported_others_kept(client: LanguageClient):
     [shown] = [m for m in client.messages if "--effort" in m.message]
     assert shown.type == types.MessageType.Error
     assert "invalid effort 'turbo' in --effort: use one of instant, low, medium, high" in shown.message

@@ -117,7 +117,7 @@ def test_comment_policy_field(stdio_process):
     assert "comments" in by_id["bad"]["error"]["message"]
 
 
-def test_requests_from_a_redirected_file(bundled_model_path, tmp_path):
+def test_requests_from_redirected_file(bundled_model_path, tmp_path):
     """`fim-server stdio < requests.jsonl`: stdin is a regular file, which the event loop cannot watch."""
     requests = tmp_path / "requests.jsonl"
     requests.write_text("".join(json.dumps({"id": i, "text": SOURCE, "line": 4, "character": 4, "effort": "instant"})
