@@ -98,7 +98,7 @@ def digest_cache_path() -> Path:
 
 
 def _file_identity(paths: list[Path]) -> str:
-    """A key that changes when any of ``paths`` is replaced, resized or rewritten."""
+    """Return a key that changes when any of ``paths`` is replaced, resized or rewritten."""
     parts = []
     for path in paths:
         stat = path.stat()
@@ -116,14 +116,17 @@ def _read_digest_cache(path: Path) -> dict:
 
 
 def _write_digest_cache(path: Path, entries: dict) -> None:
-    """Write the cache aside and move it in; a cache that cannot be written is skipped."""
+    """Write the cache aside and move it in. A cache that cannot be written is skipped."""
+    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".digests-", delete=False) as handle:
+            temporary = handle.name
             json.dump(entries, handle)
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except OSError:
-        pass
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def weights_digest(weights: list[Path]) -> str:
