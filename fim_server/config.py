@@ -42,7 +42,7 @@ class ConfigError(ValueError):
         self.setting, self.value, self.problem, self.source = setting, value, problem, source
 
     def located(self, source: str) -> ConfigError:
-        """The same error, naming where the value was set (a file, a variable or a flag)."""
+        """Return the same error, naming where the value was set (a file, a variable or a flag)."""
         return ConfigError(f"invalid {self.setting} {self.value!r} in {source}: {self.problem}",
                            setting=self.setting, value=self.value, problem=self.problem, source=source)
 
@@ -88,7 +88,7 @@ def socket_path_problem(path: str) -> str | None:
 
 
 IDLE_TIMEOUT_HINT = "use a whole number of seconds >= 0 (0 keeps the daemon running until it is stopped)"
-# What a valid value of each number setting looks like; type and range errors both say it.
+# What a valid value of each number setting looks like. Type and range errors both print it.
 NUMBER_HINTS = {
     "threads": "use a whole number >= 0 (0 lets torch decide)",
     "max_lines": "use a whole number from 1 to 200",
@@ -193,13 +193,13 @@ def load_settings(overrides: dict | None = None, *, environ=None) -> Settings:
 
 
 def load_settings_keeping_valid(overrides: dict | None = None, *, environ=None) -> tuple[Settings, list[str]]:
-    """Like ``load_settings``, but leave out what is invalid instead of failing.
+    """Build settings like ``load_settings``, but leave out invalid values instead of failing.
 
     Each invalid value gives way to the layer below it (flag, environment
-    variable, config file, built-in default); a config file that cannot be read
-    is left out as a whole. Returns
-    the settings and one message for each thing left out. For a server that must
-    start anyway and report the problems, such as the language server.
+    variable, config file, built-in default). A config file that cannot be read
+    is left out as a whole. Returns the settings and one message for each thing
+    left out, for a server that must start anyway and report the problems, such
+    as the language server.
     """
     environ = os.environ if environ is None else environ
     problems: list[tuple[str, str | None]] = []  # (message, setting at fault)

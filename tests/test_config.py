@@ -179,8 +179,8 @@ def test_lenient_load_falls_back(tmp_path, monkeypatch):
     assert settings.min_confidence == 0.4
     assert settings.threads == 1
     assert len(problems) == 3
-    assert any("invalid effort 'turbo' in --effort" in problem and problem.endswith("(using effort = 'medium')")
-               for problem in problems)
+    [effort_problem] = [problem for problem in problems if "invalid effort 'turbo' in --effort" in problem]
+    assert effort_problem.endswith("(using effort = 'medium')")
     assert any("unknown setting 'colour'" in problem for problem in problems)
     assert any("invalid threads -2 in $FIM_SERVER_THREADS" in problem for problem in problems)
 

@@ -109,7 +109,7 @@ class DenoiseSchedule:
     profile: EffortProfile
     pass_index: int = 0
     step: int = 0
-    wrap_up: bool = False  # the time budget is spent: the next step is the last one
+    wrap_up: bool = False  # the time budget is spent, so the next step is the last one
 
     @property
     def final(self) -> bool:

@@ -88,7 +88,7 @@ def confidence_floor_problem(value) -> str | None:
     """Return why ``value`` cannot be a confidence floor, or None when it can.
 
     Every front end (settings file, pipeline request, LSP setting, HTTP field)
-    checks the floor here and wraps the answer in its own error type.
+    checks the floor here and wraps the result in its own error type.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         return CONFIDENCE_FLOOR_HINT

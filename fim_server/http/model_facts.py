@@ -3,7 +3,7 @@
 Plugins read these to show the model and to size their prompts. ``model_info`` uses
 GGUF-style keys such as ``<architecture>.context_length``. NOTE: which plugins read
 which of these keys was not checked. Everything comes from the folder's own files.
-The digest reads every weight file once; it is kept in the user's cache folder
+The digest reads every weight file once. It is kept in the user's cache folder
 under the files' paths, sizes, inodes and change times, so a restart over unchanged
 weights does not read them again.
 """
@@ -130,7 +130,7 @@ def _write_digest_cache(path: Path, entries: dict) -> None:
 
 
 def weights_digest(weights: list[Path]) -> str:
-    """sha256 over the weight files in order, from the cache when the files have not changed."""
+    """Return the sha256 of the weight files in order, from the cache when the files have not changed."""
     key = _file_identity(weights)
     cache_path = digest_cache_path()
     entries = _read_digest_cache(cache_path)
@@ -142,7 +142,7 @@ def weights_digest(weights: list[Path]) -> str:
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-    if _file_identity(weights) != key:  # rewritten while being read: do not keep the digest
+    if _file_identity(weights) != key:  # The files changed while being read, so the digest is not cached.
         return digest.hexdigest()
     entries.pop(key, None)
     entries[key] = digest.hexdigest()

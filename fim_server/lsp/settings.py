@@ -27,7 +27,7 @@ Keys, as editors send them::
                       never; null: the server default
 
 An invalid value keeps that key's last valid value from the same source, and
-the valid keys beside it apply; the caller reports the invalid ones to the
+the valid keys beside it apply. The caller reports the invalid keys to the
 user. A layer that is not an object, or whose values contradict each other
 (debounceMinMs above debounceMaxMs), is rejected as a whole.
 """
@@ -192,16 +192,8 @@ def section_of(raw: object) -> object:
     return raw
 
 
-def parse_layer(raw: object, source: str) -> Layer:
-    """Validate one settings object; raise SettingsError naming every invalid key."""
-    layer, invalid = check_layer(raw, source)
-    if invalid:
-        raise SettingsError(f"invalid settings in {source}: " + "; ".join(invalid.values()))
-    return layer
-
-
 def check_layer(raw: object, source: str) -> tuple[Layer, dict[str, str]]:
-    """Validate one settings object: the layer of its valid keys, and a problem per invalid field.
+    """Validate one settings object and return the layer of its valid keys and a problem per invalid field.
 
     Raises SettingsError when ``raw`` is not an object at all.
     """
@@ -265,8 +257,8 @@ class SettingsState:
         layer, invalid = check_layer(raw, source)
         if invalid:
             last = self._layers[origin].values
-            kept = {name: last[name] for name in invalid if name in last}
-            layer = Layer({**layer.values, **kept}, layer.unknown)
+            last_valid = {name: last[name] for name in invalid if name in last}
+            layer = Layer({**layer.values, **last_valid}, layer.unknown)
         layers = {**self._layers, origin: layer}
         settings = combine(self.base, *layers.values())
         previous, self.current, self._layers = self.current, settings, layers
@@ -277,4 +269,4 @@ class SettingsState:
 
 
 __all__ = ["KNOWN_KEYS", "SCOPE_POLICIES", "Layer", "LspSettings", "PartlyAppliedSettings", "SettingsError",
-           "SettingsState", "check_layer", "combine", "parse_layer"]
+           "SettingsState", "check_layer", "combine"]

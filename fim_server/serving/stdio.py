@@ -118,7 +118,7 @@ _TOO_LONG = object()  # stands for a line over MAX_LINE_BYTES, which is skipped
 
 
 async def _pipe_lines(stdin):
-    """Lines of a pipe, socket or terminal, read by the event loop without a thread."""
+    """Yield the lines of a pipe, socket or terminal, read by the event loop without a thread."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_LINE_BYTES, loop=loop)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), stdin)
@@ -138,7 +138,7 @@ async def _pipe_lines(stdin):
 
 
 async def _file_lines(stdin):
-    """Lines of a regular file (``fim-server stdio < requests.jsonl``), read one at a time in a thread."""
+    """Yield the lines of a regular file (``fim-server stdio < requests.jsonl``), read one at a time in a thread."""
     limit = MAX_LINE_BYTES
     while True:
         line = await asyncio.to_thread(stdin.readline, limit + 1)

@@ -181,7 +181,7 @@ async def test_layers_unit():
     assert state.current.max_lines == 3
     with pytest.raises(SettingsError, match="debounceMaxMs=6000: use a whole number from 0 to 5000"):
         state.update("workspace", {"debounceMaxMs": 6000}, "workspace")
-    # The new workspace layer replaces the old one: it holds no effort, and its invalid key is left out.
+    # The new workspace layer replaces the old one. It contains no effort, and its invalid key is left out.
     assert state.current.effort == "high"
     assert state.current.debounce_max_ms == LspSettings().debounce_max_ms
     state.update("workspace", None, "workspace")
