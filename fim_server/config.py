@@ -41,14 +41,26 @@ class ConfigError(ValueError):
         # When one field is at fault: its name, its value, what is wrong and where it was set.
         self.setting, self.value, self.problem, self.source = setting, value, problem, source
 
-    def located(self, source: str) -> ConfigError:
-        """Return the same error, naming where the value was set (a file, a variable or a flag)."""
-        return ConfigError(f"invalid {self.setting} {self.value!r} in {source}: {self.problem}",
-                           setting=self.setting, value=self.value, problem=self.problem, source=source)
+    def located(self, source: str, as_written=None) -> ConfigError:
+        """Return the same error, naming where the value was set (a file, a variable or a flag).
+
+        ``as_written`` is the value as that source gave it, before conversion,
+        so that the message quotes what the user typed ('-1' rather than -1.0).
+        """
+        value = self.value if as_written is None else as_written
+        return ConfigError(f"invalid {self.setting} {spell(value)} in {source}: {self.problem}",
+                           setting=self.setting, value=value, problem=self.problem, source=source)
+
+
+def spell(value) -> str:
+    """Write a setting's value as a user would type it: TOML's true/false, quoted strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def _invalid(name: str, value, problem: str) -> ConfigError:
-    return ConfigError(f"invalid {name} {value!r}: {problem}", setting=name, value=value, problem=problem)
+    return ConfigError(f"invalid {name} {spell(value)}: {problem}", setting=name, value=value, problem=problem)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,8 +200,21 @@ def read_toml(path: Path, ignore: frozenset[str] = frozenset()) -> dict:
 
 
 def load_settings(overrides: dict | None = None, *, environ=None) -> Settings:
-    """Build validated settings from defaults, the config file, the environment and overrides."""
-    return _load(overrides, os.environ if environ is None else environ, frozenset(), use_file=True)
+    """Build validated settings from defaults, the config file, the environment and overrides.
+
+    Raises ConfigError when any value is invalid. When several are, its message
+    lists each of them, so that one run shows everything there is to fix.
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        return _load(overrides, environ, frozenset(), use_file=True)
+    except ConfigError as first:
+        _settings, problems = _load_leaving_out_invalid(overrides, environ)
+        if len(problems) < 2:
+            raise
+        listed = "\n".join(f"  {message}" for message, _name in problems)
+        raise ConfigError(f"{len(problems)} invalid settings:\n{listed}", setting=first.setting, value=first.value,
+                          problem=first.problem, source=first.source) from None
 
 
 def load_settings_keeping_valid(overrides: dict | None = None, *, environ=None) -> tuple[Settings, list[str]]:
@@ -201,8 +226,15 @@ def load_settings_keeping_valid(overrides: dict | None = None, *, environ=None) 
     left out, for a server that must start anyway and report the problems, such
     as the language server.
     """
-    environ = os.environ if environ is None else environ
-    problems: list[tuple[str, str | None]] = []  # (message, setting at fault)
+    settings, problems = _load_leaving_out_invalid(overrides, os.environ if environ is None else environ)
+    known = set(ENV_NAMES)
+    return settings, [f"{message} (using {name} = {spell(getattr(settings, name))})" if name in known else message
+                      for message, name in problems]
+
+
+def _load_leaving_out_invalid(overrides: dict | None, environ) -> tuple[Settings, list[tuple[str, str | None]]]:
+    """Settings with every invalid value left out, and (message, setting at fault) for each one."""
+    problems: list[tuple[str, str | None]] = []
     skip: frozenset[tuple[str, str]] = frozenset()
     use_file = True
     settings = None
@@ -218,10 +250,7 @@ def load_settings_keeping_valid(overrides: dict | None = None, *, environ=None) 
                 use_file = False
             else:
                 break
-    settings = settings or Settings()
-    known = set(ENV_NAMES)
-    return settings, [f"{message} (using {name} = {getattr(settings, name)!r})" if name in known else message
-                      for message, name in problems]
+    return settings or Settings(), problems
 
 
 def _load(overrides: dict | None, environ, skip: frozenset[tuple[str, str]], *, use_file: bool) -> Settings:
@@ -244,11 +273,10 @@ def _load(overrides: dict | None, environ, skip: frozenset[tuple[str, str]], *, 
         if value is not None and (name, flag) not in skip:
             raw[name] = value, flag
     values = {name: _coerce(name, value, source) for name, (value, source) in raw.items()}
-    sources = {name: source for name, (_value, source) in raw.items()}
     try:
         return validate(replace(Settings(), **values))
     except ConfigError as exc:
-        source = sources.get(exc.setting)
-        if source is None:
+        if exc.setting not in raw:
             raise
-        raise exc.located(source) from None
+        as_written, source = raw[exc.setting]
+        raise exc.located(source, as_written) from None

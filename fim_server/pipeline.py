@@ -20,6 +20,7 @@ import msgspec
 from .context import ContextWindow, Document, detect_language, extract_window, postprocess, syntax_error_delta
 from .context.mode import POLICIES, LiteralPolicy
 from .engine.types import EFFORTS, FillCancelled, confidence_floor_problem
+from .quoting import json_value
 
 log = logging.getLogger("fim_server.pipeline")
 
@@ -187,16 +188,16 @@ class CompletionPipeline:
     def _context(self, request: CompletionRequest, document: Document | None) -> _Context:
         effort = request.effort or self.default_effort
         if effort not in EFFORTS:
-            raise RequestError(f"invalid effort {effort!r}: use one of {', '.join(EFFORTS)}")
+            raise RequestError(f"invalid effort {json_value(effort)}: use one of {', '.join(EFFORTS)}")
         for name in ("comments", "strings"):
             if getattr(request, name) not in POLICIES:
-                raise RequestError(f"invalid {name} {getattr(request, name)!r}: use one of {', '.join(POLICIES)}")
+                raise RequestError(f"invalid {name} {json_value(getattr(request, name))}: use one of {', '.join(POLICIES)}")
         if request.max_lines is not None and request.max_lines < 1:
             raise RequestError(f"invalid max_lines {request.max_lines}: use 1 or more, or leave it out for the default")
         floor = self.min_confidence if request.min_confidence is None else request.min_confidence
         problem = confidence_floor_problem(floor)
         if problem:
-            raise RequestError(f"invalid min_confidence {floor!r}: {problem}")
+            raise RequestError(f"invalid min_confidence {json_value(floor)}: {problem}")
         text, offset = resolve_cursor(request)
         if document is not None and document.text is not text and document.text != text:
             raise RequestError("the document passed with the request does not contain the request's text")

@@ -39,7 +39,7 @@ def test_environment_overrides_file(tmp_path, monkeypatch, bundled_model_path):
         ("min_confidence = 1.5", r"invalid min_confidence 1.5 in .*config\.toml: use a number from 0 to 1 \(0 shows"),
         ("min_confidence = -0.1", r"invalid min_confidence -0.1 in .*config\.toml: use a number from 0 to 1"),
         ('min_confidence = "high"', r"invalid min_confidence 'high' in .*config\.toml: use a number from 0 to 1 \(0 shows"),
-        ("min_confidence = true", r"invalid min_confidence True in .*config\.toml: use a number from 0 to 1 \(0 shows"),
+        ("min_confidence = true", r"invalid min_confidence true in .*config\.toml: use a number from 0 to 1 \(0 shows"),
         ("min_confidence = nan", r"invalid min_confidence nan in .*config\.toml: use a number from 0 to 1 \(0 shows"),
     ],
 )
@@ -61,7 +61,7 @@ def test_invalid_environment_value(monkeypatch):
 @pytest.mark.parametrize(
     ("environ", "overrides", "message"),
     [
-        ({"FIM_SERVER_MIN_CONFIDENCE": "1.5"}, None, r"invalid min_confidence 1\.5 in \$FIM_SERVER_MIN_CONFIDENCE: use a"),
+        ({"FIM_SERVER_MIN_CONFIDENCE": "1.5"}, None, r"invalid min_confidence '1\.5' in \$FIM_SERVER_MIN_CONFIDENCE: use a"),
         ({}, {"max_lines": 0}, r"invalid max_lines 0 in --max-lines: use a whole number from 1 to 200"),
         ({"FIM_SERVER_EFFORT": "turbo"}, {"effort": "fast"}, r"invalid effort 'fast' in --effort: use one of"),
     ],
@@ -122,7 +122,7 @@ def test_idle_timeout_defaults_to_30_minutes(monkeypatch):
 def test_invalid_idle_timeout_from_environment(monkeypatch):
     monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
-    with pytest.raises(ConfigError, match=r"invalid idle_timeout -5 in \$FIM_SERVER_IDLE_TIMEOUT: use a whole number of seconds >= 0"):
+    with pytest.raises(ConfigError, match=r"invalid idle_timeout '-5' in \$FIM_SERVER_IDLE_TIMEOUT: use a whole number of seconds >= 0"):
         load_settings(environ={"FIM_SERVER_IDLE_TIMEOUT": "-5"})
 
 
@@ -182,7 +182,7 @@ def test_lenient_load_falls_back(tmp_path, monkeypatch):
     [effort_problem] = [problem for problem in problems if "invalid effort 'turbo' in --effort" in problem]
     assert effort_problem.endswith("(using effort = 'medium')")
     assert any("unknown setting 'colour'" in problem for problem in problems)
-    assert any("invalid threads -2 in $FIM_SERVER_THREADS" in problem for problem in problems)
+    assert any("invalid threads '-2' in $FIM_SERVER_THREADS" in problem for problem in problems)
 
 
 def test_lenient_load_skips_broken_file(tmp_path, monkeypatch):
@@ -211,3 +211,27 @@ def test_flag_replaces_broken_env(monkeypatch):
                              environ={"FIM_SERVER_THREADS": "x", "FIM_SERVER_MIN_CONFIDENCE": "-1"})
     assert settings.threads == 2
     assert settings.min_confidence == 0.25
+
+
+def test_every_invalid_value_listed(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('effort = "turbo"\nmax_lines = 0\ncolour = "blue"\n')
+    monkeypatch.setenv("FIM_SERVER_CONFIG", str(config))
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"threads": "-1"}, environ={"FIM_SERVER_MIN_CONFIDENCE": "2"})
+    lines = str(raised.value).splitlines()
+    assert lines[0] == "5 invalid settings:"
+    assert "unknown setting 'colour'" in lines[1]
+    assert sum("invalid effort 'turbo' in" in line for line in lines) == 1
+    assert sum("invalid max_lines 0 in" in line for line in lines) == 1
+    assert sum("invalid threads '-1' in --threads" in line for line in lines) == 1
+    assert sum("invalid min_confidence '2' in $FIM_SERVER_MIN_CONFIDENCE" in line for line in lines) == 1
+
+
+def test_single_invalid_value_unchanged(monkeypatch):
+    monkeypatch.delenv("FIM_SERVER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ={"FIM_SERVER_EFFORT": "turbo"})
+    assert str(raised.value).startswith("invalid effort 'turbo' in $FIM_SERVER_EFFORT: use one of")
+    assert raised.value.setting == "effort"

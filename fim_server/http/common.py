@@ -16,6 +16,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from ..quoting import json_value
 from .model_facts import ModelFacts
 
 _decoder = msgspec.json.Decoder()
@@ -196,7 +197,7 @@ def field_int(body: dict, name: str, default: int | None = None, *, minimum: int
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, f"invalid '{name}': expected a whole number, got {value!r}")
+        raise ApiError(400, f"invalid '{name}': expected a whole number, got {json_value(value)}")
     if minimum is not None and value < minimum:
         raise ApiError(400, f"invalid '{name}': {value} is below the minimum {minimum}")
     return value
@@ -207,7 +208,7 @@ def field_bool(body: dict, name: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise ApiError(400, f"invalid '{name}': expected true or false, got {value!r}")
+        raise ApiError(400, f"invalid '{name}': expected true or false, got {json_value(value)}")
     return value
 
 
@@ -228,7 +229,7 @@ def field_effort(body: dict) -> str | None:
 
     effort = field_str(body, "effort")
     if effort is not None and effort not in EFFORTS:
-        raise ApiError(400, f"invalid 'effort' {effort!r}: use one of {', '.join(EFFORTS)}")
+        raise ApiError(400, f"invalid 'effort' {json_value(effort)}: use one of {', '.join(EFFORTS)}")
     return effort
 
 
@@ -242,7 +243,7 @@ def field_min_confidence(*sources: dict) -> float | None:
             continue
         problem = confidence_floor_problem(value)
         if problem:
-            raise ApiError(400, f"invalid 'min_confidence' {value!r}: {problem}")
+            raise ApiError(400, f"invalid 'min_confidence' {json_value(value)}: {problem}")
         return float(value)
     return None
 
@@ -262,7 +263,7 @@ def field_policies(*sources: dict) -> dict[str, str]:
             if value is None:
                 continue
             if value not in POLICIES:
-                raise ApiError(400, f"invalid '{name}' {value!r}: use one of {', '.join(POLICIES)}")
+                raise ApiError(400, f"invalid '{name}' {json_value(value)}: use one of {', '.join(POLICIES)}")
             found[name] = value
             break
     return found

@@ -41,6 +41,7 @@ from pathlib import Path
 from ..config import ENGINE_LOCATIONS, idle_timeout_problem, socket_path_problem
 from ..engine.types import EFFORTS, confidence_floor_problem
 from ..pipeline import MAX_DOCUMENT_CHARS
+from ..quoting import json_value
 
 SECTION = "fimServer"
 SCOPE_BEHAVIOURS = ("on", "line", "off")
@@ -109,7 +110,7 @@ def _fraction_or_default(value):
 def _one_of(choices: tuple[str, ...]):
     def check(value):
         if value not in choices:
-            return None, f"use one of {', '.join(repr(choice) for choice in choices)}"
+            return None, f"use one of {', '.join(json_value(choice) for choice in choices)}"
         return value, None
 
     return check
@@ -210,7 +211,7 @@ def check_layer(raw: object, source: str) -> tuple[Layer, dict[str, str]]:
         name, check = _KEYS[key]
         checked, problem = check(value)
         if problem:
-            invalid[name] = f"{key}={value!r}: {problem}"
+            invalid[name] = f"{key}={json_value(value)}: {problem}"
         else:
             values[name] = checked
     unknown = tuple(sorted(str(key) for key in raw if key not in _KEYS))

@@ -19,7 +19,9 @@ import threading
 
 import msgspec
 
+from ..engine.types import confidence_floor_problem
 from ..pipeline import CompletionPipeline, CompletionRequest, FillCancelled, RequestError
+from ..quoting import json_value
 
 log = logging.getLogger("fim_server.stdio")
 
@@ -55,13 +57,13 @@ class StdioServer:
             return
         id_ = message.pop("id", None)
         if not isinstance(id_, (int, str)) or isinstance(id_, bool):
-            self.send(error(None, "invalid_request", f"missing or invalid 'id' {id_!r}: use a string or an integer"))
+            self.send(error(None, "invalid_request", f"missing or invalid 'id' {json_value(id_)}: use a string or an integer"))
             return
         if "cancel" in message:
             target = message["cancel"]
             if not isinstance(target, (int, str)) or isinstance(target, bool):
                 self.send(error(id_, "invalid_request",
-                                f"invalid 'cancel' {target!r}: give the id (a string or an integer) of a request"))
+                                f"invalid 'cancel' {json_value(target)}: give the id (a string or an integer) of a request"))
                 return
             event = self.inflight.get(target)
             if event is not None:
@@ -70,7 +72,12 @@ class StdioServer:
             return
         if id_ in self.inflight:
             # Reply with a null id, so that the request in flight keeps its single reply.
-            self.send(error(None, "invalid_request", f"id {id_!r} is already in flight; use a new id"))
+            self.send(error(None, "invalid_request", f"id {json_value(id_)} is already in flight; use a new id"))
+            return
+        floor = message.get("min_confidence")
+        problem = None if floor is None else confidence_floor_problem(floor)
+        if problem:  # checked before the schema, so that a wrong type also gets the valid range
+            self.send(error(id_, "invalid_request", f"invalid 'min_confidence' {json_value(floor)}: {problem}"))
             return
         try:
             request = msgspec.convert(message, CompletionRequest)
@@ -90,7 +97,7 @@ class StdioServer:
         except RequestError as exc:
             self.send(error(id_, "invalid_request", str(exc)))
         except FillCancelled:
-            self.send(error(id_, "cancelled", f"request {id_!r} was cancelled"))
+            self.send(error(id_, "cancelled", f"request {json_value(id_)} was cancelled"))
         except Exception as exc:  # reply and keep serving whatever the model raises
             log.exception("request %r failed", id_)
             self.send(error(id_, "internal_error", f"{type(exc).__name__}: {exc}"))

@@ -135,4 +135,4 @@ def test_comment_policy_fields(api, fake_engine):
 def test_invalid_comment_policy(api):
     response = api.post("/v1/completions", json={"prompt": "x = ", "comments": "off"})
     assert response.status_code == 400
-    assert "invalid 'comments' 'off': use one of complete, line, none" in response.json()["error"]["message"]
+    assert "invalid 'comments' \"off\": use one of complete, line, none" in response.json()["error"]["message"]

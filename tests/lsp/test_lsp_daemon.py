@@ -279,10 +279,10 @@ async def test_setting_switches_engine(switching: LanguageClient):
 async def test_invalid_engine_settings_keep_last_good(switching: LanguageClient):
     switching.workspace_did_change_configuration(types.DidChangeConfigurationParams(
         settings={"fimServer": {"engine": "remote", "daemonSocket": "relative.sock"}}))
-    message = await wait_for_show(switching, "engine='remote'")
+    message = await wait_for_show(switching, 'engine="remote"')
     assert message.type == types.MessageType.Error
-    assert "use one of 'local', 'daemon'" in message.message
-    assert "daemonSocket='relative.sock': not an absolute path" in message.message
+    assert 'use one of "local", "daemon"' in message.message
+    assert 'daemonSocket="relative.sock": not an absolute path' in message.message
     assert "Keeping the previous settings" in message.message
     assert (await stats(switching))["engine"] == "fake"
 

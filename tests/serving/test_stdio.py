@@ -70,7 +70,7 @@ def test_malformed_lines_get_errors_and_server_stays_up(stdio_process):
     by_id = {reply["id"]: reply for reply in replies}
     assert [r["error"]["code"] for r in replies if r["id"] is None] == ["parse_error", "invalid_request", "invalid_request"]
     assert "invalid line 7" in by_id["a"]["error"]["message"]
-    assert "invalid effort 'extreme'" in by_id["b"]["error"]["message"]
+    assert "invalid effort \"extreme\"" in by_id["b"]["error"]["message"]
     assert "bogus_field" in by_id["c"]["error"]["message"]
     assert "result" in by_id["d"]
 

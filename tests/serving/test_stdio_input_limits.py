@@ -115,12 +115,13 @@ async def test_invalid_max_lines_skips_model(max_lines):
     assert engine.calls == []
 
 
-@pytest.mark.parametrize("floor", [1.5, -0.5])
-async def test_invalid_min_confidence_skips_model(floor):
+@pytest.mark.parametrize(("floor", "quoted"), [(1.5, "1.5"), (-0.5, "-0.5"), ("high", '"high"'), (True, "true")])
+async def test_invalid_min_confidence_skips_model(floor, quoted):
     engine = FakeEngine(lambda prefix, suffix: "compute_total(items)")
     replies = await run_stdio(request(1, min_confidence=floor), engine)
     assert replies[0]["error"]["code"] == "invalid_request"
-    assert f"invalid min_confidence {floor}" in replies[0]["error"]["message"]
+    message = replies[0]["error"]["message"]
+    assert message == f"invalid 'min_confidence' {quoted}: use a number from 0 to 1 (0 shows every completion)"
     assert engine.calls == []
 
 
