@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 from fill_timing import LENGTH_CLASSES, TimingSummary, time_keystrokes, time_lengths  # noqa: E402
 from infill_quality import ExecutionCache, QualityResult, load_tasks, score_pipeline, score_texts  # noqa: E402
 
+from fim_server.engine.dtypes import DTYPE_NAMES, resolve_dtype  # noqa: E402
 from fim_server.engine.loading import load_engine  # noqa: E402
 from fim_server.engine.sampler import EFFORTS  # noqa: E402
 from fim_server.evaluation import DEFAULT_DATA  # noqa: E402
@@ -66,7 +67,7 @@ def parse_args() -> argparse.Namespace:
                         help="time budget per system and length class; slower cells stop after 3 completions")
     parser.add_argument("--keystrokes", type=int, default=12, help="characters typed per context (4 contexts)")
     parser.add_argument("--efforts", default=",".join(EFFORTS), help="comma-separated diffusion efforts")
-    parser.add_argument("--dtype", choices=["bfloat16", "float32"], default="bfloat16")
+    parser.add_argument("--dtype", choices=list(DTYPE_NAMES), default="auto")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for both models")
     parser.add_argument("--seed", type=int, default=0, help="subsampling seed")
     parser.add_argument("--skip-quality", action="store_true", help="latency sections only")
@@ -254,7 +255,7 @@ def main() -> int:
         raise SystemExit(f"error: unknown effort {unknown[0]!r}: use {', '.join(EFFORTS)}")
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    print(f"# diffusion vs AR: dtype {args.dtype}, {args.threads} thread(s), torch {torch.__version__}")
+    print(f"# diffusion vs AR: dtype {resolve_dtype(args.dtype)}, {args.threads} thread(s), torch {torch.__version__}")
     matched = matched_sections(args, efforts)
     print_lengths("Matched models", matched["speed"]["lengths"])
     print_keystrokes("Matched models", matched["speed"]["keystrokes"])

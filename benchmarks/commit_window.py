@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     require_held_out(parser, args.corpus)
     torch.manual_seed(0)
-    engine = DiffusionEngine(args.model, dtype="bfloat16", threads=args.threads)
+    engine = DiffusionEngine(args.model, threads=args.threads)
     holes = line_holes(load_texts(args.corpus / "valid.jsonl"), args.positions, args.seed)
     print(f"model {args.model}, {len(holes)} held-out line holes (seed {args.seed}), canvas {args.canvas} tokens")
     for effort in args.efforts:

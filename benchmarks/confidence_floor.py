@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [json.loads(line) for line in handle]
     texts = [row["text"] for row in rows if row["language"] == "python"]
     holes = cursors(texts, args.positions, args.seed)
-    pipeline = CompletionPipeline(DiffusionEngine(args.model, dtype="bfloat16", threads=args.threads))
+    pipeline = CompletionPipeline(DiffusionEngine(args.model, threads=args.threads))
     print(f"model {args.model}, {len(holes)} held-out cursors (seed {args.seed})")
     for effort in args.efforts:
         rows = measure(pipeline, holes, effort)

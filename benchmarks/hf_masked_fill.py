@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from fill_timing import percentile  # noqa: E402
 
+from fim_server.engine.dtypes import DTYPE_NAMES, resolve_dtype  # noqa: E402
 from fim_server.engine.loading import load_engine  # noqa: E402
 from fim_server.pipeline import CompletionPipeline, CompletionRequest  # noqa: E402
 
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", default=str(REPO / "fim_server" / "pipeline.py"), help="file to complete in")
     parser.add_argument("--positions", type=int, default=10, help="cursor positions per effort")
     parser.add_argument("--efforts", nargs="+", default=["instant", "low", "medium"], help="efforts to time")
-    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
+    parser.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES))
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--layers", type=int, default=22, help="random model: transformer layers")
     parser.add_argument("--hidden", type=int, default=768, help="random model: hidden size")
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - started
         parameters = sum(p.numel() for p in engine.model.parameters())
         print(f"model {folder if args.model else 'random ModernBERT'}: {parameters / 1e6:.1f}M parameters, "
-              f"{args.dtype}, {args.threads} thread(s), loaded in {load_s:.1f} s, limits {engine.limits}")
+              f"{resolve_dtype(args.dtype)}, {args.threads} thread(s), loaded in {load_s:.1f} s, limits {engine.limits}")
         pipeline = CompletionPipeline(engine)
         try:
             pipeline.complete(cursor_requests(Path(args.source), 1, "instant")[0])  # warm-up

@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keystrokes", type=int, default=8, help="requests per editor (default 8)")
     parser.add_argument("--max-seconds", type=float, default=90.0, help="time cap per run in seconds (default 90)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads in the server (default 1)")
-    parser.add_argument("--dtype", default="bfloat16", help="model dtype (default bfloat16)")
+    parser.add_argument("--dtype", default="auto", help="model dtype: auto, bfloat16 or float32 (default auto)")
     parser.add_argument("--effort", default="low", help="effort for every request (default low)")
     parser.add_argument("--max-batch", type=int, default=16, help="canvas rows per batched step (default 16)")
     parser.add_argument("--context-slots", type=int, default=32, help="cached contexts in the server (default 32)")

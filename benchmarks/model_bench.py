@@ -30,6 +30,7 @@ import torch
 
 from fill_timing import percentile
 
+from fim_server.engine.dtypes import DTYPE_NAMES, resolve_dtype
 from fim_server.engine.engine import DiffusionEngine
 from fim_server.engine.types import EFFORTS
 from fim_server.training.train import ExampleSampler, load_texts
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--canvas", type=int, default=16, help="canvas hint in tokens (one line)")
     parser.add_argument("--loss-batches", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
+    parser.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     require_held_out(parser, args.corpus)
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
     params = sum(p.numel() for p in engine.model.parameters())
     print(f"model {args.model}: {params / 1e6:.2f}M parameters, {info.get('tokens_seen', 0) / 1e6:.1f}M tokens "
-          f"trained, step {info.get('step', '?')}, dtype {args.dtype}, {args.threads} thread(s)")
+          f"trained, step {info.get('step', '?')}, dtype {resolve_dtype(args.dtype)}, {args.threads} thread(s)")
 
     loss, accuracy, masked = held_out_metrics(engine, args.corpus, args.loss_batches)
     print(f"held-out masked-token loss {loss:.3f} nats, arg-max accuracy {accuracy:.1%} over {masked} masked tokens")

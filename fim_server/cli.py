@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 
 from .config import ConfigError, Settings, load_settings
+from .engine.dtypes import AUTO_DTYPE_HELP
 
 log = logging.getLogger("fim_server")
 
@@ -19,7 +20,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model folder (default: the bundled model)")
     # Values are checked with the other settings, not by argparse, so that `lsp` can report a bad
     # one to the editor and start with the rest.
-    parser.add_argument("--dtype", help="weights dtype: bfloat16 or float32 (default bfloat16)")
+    parser.add_argument("--dtype", help=f"weights dtype: auto, bfloat16 or float32 (default auto; {AUTO_DTYPE_HELP})")
     parser.add_argument("--threads", help="torch CPU threads (0 lets torch decide)")
     parser.add_argument("--effort", help="instant, low, medium or high (default low)")
     parser.add_argument("--min-confidence", metavar="FLOOR",

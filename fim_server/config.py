@@ -7,7 +7,7 @@ The TOML file is ``$FIM_SERVER_CONFIG`` when set, else
 ``$XDG_CONFIG_HOME/fim-server/config.toml`` (``~/.config/...``) when it exists::
 
     model = "/path/to/model-folder"
-    dtype = "bfloat16"      # or "float32"
+    dtype = "auto"          # bfloat16 where the CPU supports it natively, else float32; or set one of them
     threads = 1             # torch CPU threads; 0 lets torch decide
     effort = "low"          # instant, low, medium or high
     max_lines = 20
@@ -24,10 +24,10 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from .engine.dtypes import DTYPE_NAMES
 from .engine.types import CONFIDENCE_FLOOR_HINT, EFFORTS, confidence_floor_problem
 
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "fim-diffusion-small"
-DTYPE_NAMES = ("bfloat16", "float32")
 DEVICES = ("cpu",)
 ENGINE_LOCATIONS = ("local", "daemon")
 
@@ -67,7 +67,7 @@ def _invalid(name: str, value, problem: str) -> ConfigError:
 class Settings:
     model: str = str(BUNDLED_MODEL)
     device: str = "cpu"
-    dtype: str = "bfloat16"
+    dtype: str = "auto"  # resolved when the model loads, see engine/dtypes.py
     # One thread: on a 2-core laptop CPU a 16-token canvas step of the bundled
     # model took 8-15 ms with one thread and several times longer with two
     # when another process was busy (measured with the engine's fill timings).

@@ -33,7 +33,8 @@ def check_daemon_settings(pong: PongReply, socket_path: Path, *, model: str | Pa
     if model is not None and pong.model is not None and Path(pong.model).resolve() != Path(model).resolve():
         raise DaemonError(f"the daemon on {socket_path} serves the model {pong.model}, not {model}. "
                           f"To fix this, {restart}")
-    if dtype is not None and pong.dtype is not None and pong.dtype != dtype:
+    # "auto" accepts the daemon's choice: a daemon on this machine made the same one.
+    if dtype not in (None, "auto") and pong.dtype is not None and pong.dtype != dtype:
         raise DaemonError(f"the daemon on {socket_path} runs the model in dtype {pong.dtype}, not {dtype} as "
                           f"configured. To fix this, {restart}")
     if threads is not None and pong.threads is not None and pong.threads != threads:

@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .locations import LocationError, check_socket_path, default_socket_path
@@ -76,9 +77,12 @@ def build_engine(args, load_settings):
     if args.engine == "fake":
         return build_fake_engine(args)
     from ..engine.batching import BatchedEngine
+    from ..engine.dtypes import resolve_dtype
     from ..engine.loading import load_engine
 
     settings = load_settings(args)
+    # The concrete dtype, so that clients, /api/show and the logs name what actually runs.
+    settings = replace(settings, dtype=resolve_dtype(settings.dtype))
     model = load_engine(settings.model, dtype=settings.dtype, threads=settings.threads or None)
     if not can_batch(model):
         log.info("serving %s (%s engine) one fill at a time: batching needs a diffusion model with the cached "

@@ -46,14 +46,14 @@ class AutoregressiveEngine:
     encode_prefix = DiffusionEngine.encode_prefix
     encode_suffix = DiffusionEngine.encode_suffix
 
-    def __init__(self, model_path: str | Path, *, dtype: str = "bfloat16", threads: int | None = None) -> None:
+    def __init__(self, model_path: str | Path, *, dtype: str = "auto", threads: int | None = None) -> None:
         self.path, self.dtype, self.tokenizer, self.model = load_model_folder(
             model_path, FimAutoregressiveModel, dtype=dtype, threads=threads)
         self.config = self.model.config
         self.banned_ids = [self.config.middle_token_id, self.config.pad_token_id]
         self._prompt: _CachedPrompt | None = None
         self._lock = threading.Lock()
-        log.info("loaded %s (%s, autoregressive PSM)", self.path, dtype)
+        log.info("loaded %s (%s, autoregressive PSM)", self.path, self.dtype)
 
     def _extend(self, ids: list[int], segments: list[int], start: int, past: ContextCache | None, logits: bool):
         input_ids = torch.tensor([ids], dtype=torch.long)

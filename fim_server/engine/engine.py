@@ -18,6 +18,7 @@ from transformers.utils import logging as transformers_logging
 from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache, FimDiffusionModel
 from ..model.tokenizer import load_tokenizer
 from .sampler import DenoiseState, denoise, masked_slots
+from .dtypes import resolve_dtype
 from .types import EFFORTS, Candidate, FillCancelled, FillResult, ModelLoadError
 
 log = logging.getLogger("fim_server.engine")
@@ -34,8 +35,7 @@ def load_model_folder(model_path: str | Path, model_class, *, dtype: str, thread
         raise FileNotFoundError(
             f"model folder {path} has no config.json; pass a folder written by `fim-server train --export`"
         )
-    if dtype not in DTYPES:
-        raise ValueError(f"invalid dtype {dtype!r}: expected one of {sorted(DTYPES)}")
+    dtype = resolve_dtype(dtype)
     if threads:
         torch.set_num_threads(threads)
     if not (path / "tokenizer.json").is_file():
@@ -73,14 +73,14 @@ class DiffusionEngine:
 
     kind = "diffusion"
 
-    def __init__(self, model_path: str | Path, *, dtype: str = "bfloat16", threads: int | None = None) -> None:
+    def __init__(self, model_path: str | Path, *, dtype: str = "auto", threads: int | None = None) -> None:
         self.path, self.dtype, self.tokenizer, self.model = load_model_folder(
             model_path, FimDiffusionModel, dtype=dtype, threads=threads)
         self.config = self.model.config
         self.banned_ids = [self.config.mask_token_id, self.config.pad_token_id]
         self._context: _CachedContext | None = None
         self._lock = threading.Lock()
-        log.info("loaded %s (%s, layout %s)", self.path, dtype, self.config.attention_layout)
+        log.info("loaded %s (%s, layout %s)", self.path, self.dtype, self.config.attention_layout)
 
     # -- tokenization ---------------------------------------------------------
 

@@ -28,6 +28,7 @@ import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 from transformers.utils import logging as transformers_logging
 
+from .dtypes import resolve_dtype
 from .engine import DTYPES, load_weights
 from .hf_tokens import SpecialTokens, resolve_limits, resolve_special_tokens
 from .manifest import MANIFEST_NAME, Manifest, read_manifest
@@ -94,11 +95,10 @@ class HFMaskedEngine:
 
     kind = "hf-masked"
 
-    def __init__(self, model_path: str | Path, *, dtype: str = "bfloat16", threads: int | None = None,
+    def __init__(self, model_path: str | Path, *, dtype: str = "auto", threads: int | None = None,
                  manifest: Manifest | None = None) -> None:
         self.path = Path(model_path)
-        if dtype not in DTYPES:
-            raise ValueError(f"invalid dtype {dtype!r}: expected one of {sorted(DTYPES)}")
+        dtype = resolve_dtype(dtype)
         manifest = manifest if manifest is not None else read_manifest(self.path)
         check_masked_lm_folder(self.path)
         if threads:

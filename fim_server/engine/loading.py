@@ -59,7 +59,7 @@ def model_format_of(model_path: str | Path, manifest: Manifest | None = None) ->
     return model_format
 
 
-def load_engine(model_path: str | Path, *, dtype: str = "bfloat16", threads: int | None = None):
+def load_engine(model_path: str | Path, *, dtype: str = "auto", threads: int | None = None):
     """Load a ``DiffusionEngine``, ``AutoregressiveEngine`` or ``HFMaskedEngine``, whichever the folder holds."""
     manifest = read_manifest(model_path)
     model_format = model_format_of(model_path, manifest)

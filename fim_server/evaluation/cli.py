@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..engine.dtypes import AUTO_DTYPE_HELP, DTYPE_NAMES
 from .tasks import DEFAULT_DATA, DataError, SUITES
 
 log = logging.getLogger("fim_server.evaluation")
@@ -35,7 +36,7 @@ def add_run_parser(sub) -> None:
                           "level and the three reference systems)")
     run.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"benchmark data folder (default: {DEFAULT_DATA})")
     run.add_argument("--model", help="model folder for pipeline systems (default: the configured or bundled model)")
-    run.add_argument("--dtype", choices=["bfloat16", "float32"], help="weights dtype (default bfloat16)")
+    run.add_argument("--dtype", choices=list(DTYPE_NAMES), help=f"weights dtype (default auto; {AUTO_DTYPE_HELP})")
     run.add_argument("--threads", type=int, help="torch CPU threads for the model (default: torch decides)")
     run.add_argument("--limit", type=_limit, default=15,
                      help="positions per suite, drawn with --seed; 'all' takes every position (default 15)")
@@ -64,17 +65,20 @@ def _add_judge_options(parser: argparse.ArgumentParser, defaults: bool = True) -
 
 def command_run(args) -> int:
     from ..config import load_settings
+    from ..engine.dtypes import resolve_dtype
     from .runner import RunConfig, run_evaluation
     from .systems import parse_spec
 
     for spec in args.systems:
         parse_spec(spec)
-    model = args.model or ""
+    model, dtype = args.model or "", args.dtype or "auto"
     if any(parse_spec(spec)[0] == "pipeline" for spec in args.systems):
         settings = load_settings({"model": args.model, "dtype": args.dtype, "threads": args.threads})
-        model = settings.model
+        model, dtype = settings.model, settings.dtype
+    # Recorded concretely, so that a resumed run on another CPU keeps the dtype it started with.
+    dtype = resolve_dtype(dtype)
     config = RunConfig(suites=args.suites, systems=args.systems, data=str(args.data.resolve()), model=model,
-                       dtype=args.dtype or "bfloat16", threads=args.threads, limit=args.limit, seed=args.seed,
+                       dtype=dtype, threads=args.threads, limit=args.limit, seed=args.seed,
                        samples=args.samples, deadline_ms=args.deadline_ms, margin=args.margin,
                        stop_after_s=args.stop_after, bootstrap_rounds=args.bootstrap,
                        sandbox_timeout_s=args.sandbox_timeout, sandbox_memory_mb=args.sandbox_memory,

@@ -24,7 +24,7 @@ class RunConfig:
     systems: list[str] = field(default_factory=lambda: list(DEFAULT_SYSTEMS))
     data: str = ""
     model: str = ""
-    dtype: str = "bfloat16"
+    dtype: str = "auto"
     threads: int | None = None
     limit: int | None = 15  # tasks per suite, drawn with ``seed``; None takes all
     seed: int = 0

@@ -61,7 +61,7 @@ class BuildContext:
     """Defaults and shared resources for building systems (engines are loaded once per model)."""
 
     model: str
-    dtype: str = "bfloat16"
+    dtype: str = "auto"
     threads: int | None = None
     stop_after_s: float = DEFAULT_STOP_AFTER_S
     engines: dict = field(default_factory=dict)

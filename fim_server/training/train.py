@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from ..engine.dtypes import native_bfloat16
 from ..model import PREFIX, FimAutoregressiveConfig, FimAutoregressiveModel, FimDiffusionConfig, FimDiffusionModel
 from ..model.tokenizer import iter_corpus_texts, load_tokenizer, save_tokenizer, train_tokenizer
 from .autoregressive import autoregressive_loss, collate_autoregressive, middle_loss
@@ -312,6 +313,10 @@ def train_worker(rank: int, world: int, args) -> int:
         log.info("model: %.2fM parameters, objective %s, layout %s, %s, %d worker(s)",
                  sum(p.numel() for p in model.parameters()) / 1e6, objective.name,
                  getattr(config, "attention_layout", "causal PSM"), device.type, world)
+        if args.bf16 and device.type == "cpu" and not native_bfloat16():
+            # On a 2-core AVX2-only AMD EPYC, bfloat16 autocast trained at 75 tokens/s against 650 in float32.
+            log.warning("this CPU has no native bfloat16 support, so --bf16 autocast is emulated and much slower "
+                        "than float32; leave out --bf16 here")
 
     texts = load_texts(args.corpus / "train.jsonl")
     # The example stream continues from the weights' total step count, so a run that starts from an

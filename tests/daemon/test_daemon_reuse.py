@@ -88,3 +88,12 @@ def test_connect_checks_each_setting(float32_daemon, random_model_path, caplog):
         assert caplog.text == ""
     finally:
         engine.close()
+
+
+def test_auto_dtype_accepts_daemon(float32_daemon, random_model_path):
+    engine = RemoteEngine(DaemonClient(float32_daemon.socket_path, autostart=False))
+    try:
+        pong = engine.connect(random_model_path, dtype="auto", threads=1)
+        assert pong.dtype == "float32"
+    finally:
+        engine.close()
