@@ -9,10 +9,13 @@ who can reach the socket can use the model.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger("fim_server.daemon")
 
 SOCKET_NAME = "daemon.sock"  # the lock and log files sit next to it: daemon.lock, daemon.log
 MAX_SOCKET_PATH_BYTES = 107  # sun_path is 108 bytes on Linux, including the terminating NUL
@@ -52,8 +55,20 @@ def default_socket_path(environ=None) -> Path:
 
 
 def check_socket_path(path: Path) -> Path:
+    """Return ``path`` if the daemon can bind a socket there; raise LocationError naming the fix if not.
+
+    A folder that other users can write to is allowed with a warning: they
+    could put their own socket at the path before the daemon starts.
+    """
     if len(os.fsencode(str(path))) > MAX_SOCKET_PATH_BYTES:
         raise LocationError(f"socket path {path} is longer than {MAX_SOCKET_PATH_BYTES} bytes, the limit for "
                             "Unix sockets; pass a shorter --socket path")
+    folder = path.parent
+    if not folder.is_dir():
+        raise LocationError(f"invalid socket path {path}: folder {folder} does not exist; create it with mode 700 "
+                            "or pass another --socket")
+    if folder.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        log.warning("the socket folder %s is writable by other users, who could put their own socket at %s "
+                    "first; use a folder with mode 700", folder, path)
     return path
 

@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import socket
+import stat
 import struct
 import time
 from pathlib import Path
@@ -142,6 +143,9 @@ class DaemonServer:
         path = self.socket_path
         if not path.exists() and not path.is_symlink():
             return
+        if path.is_symlink() or not stat.S_ISSOCK(path.stat().st_mode):
+            raise DaemonAlreadyRunning(f"{path} exists and is not a socket, so it is left alone; remove it or pass "
+                                       "another --socket")
         try:
             _, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(path)), timeout=2)
         except (ConnectionRefusedError, FileNotFoundError, asyncio.TimeoutError, OSError):

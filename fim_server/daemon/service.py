@@ -112,21 +112,20 @@ def build_fake_engine(args):
         raise ValueError(f"invalid --fake-script: {exc}") from None
 
 
-def build_http(args, engine, settings, daemon):
-    from ..http import (
-        CompletionService,
-        HttpOptions,
-        allowed_hosts_for,
-        bind_socket,
-        check_bind_host,
-        create_app,
-        make_server,
-    )
+def bind_http(args):
+    """Return (host, listening socket) for ``--http-port``, bound before the model loads so a busy port fails fast."""
+    from ..http import bind_socket, check_bind_host
+
+    host = check_bind_host(args.host or "127.0.0.1", explicit=args.host is not None)
+    return host, bind_socket(host, args.http_port)
+
+
+def build_http(args, engine, settings, daemon, bound):
+    from ..http import CompletionService, HttpOptions, allowed_hosts_for, create_app, make_server
     from ..http.model_facts import read_model_facts
     from ..pipeline import CompletionPipeline
 
-    host = check_bind_host(args.host or "127.0.0.1", explicit=args.host is not None)
-    sock = bind_socket(host, args.http_port)
+    host, sock = bound
     pipeline = CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines,
                                   min_confidence=settings.min_confidence)
     service = CompletionService(pipeline, request_timeout=args.request_timeout, on_activity=daemon.touch)
@@ -143,7 +142,7 @@ def build_http(args, engine, settings, daemon):
     return make_server(create_app(service, options)), sock, service
 
 
-async def serve(args, engine, settings, socket_path: Path) -> str:
+async def serve(args, engine, settings, socket_path: Path, bound_http=None) -> str:
     from .server import DaemonServer
 
     idle = args.idle_timeout
@@ -154,7 +153,7 @@ async def serve(args, engine, settings, socket_path: Path) -> str:
     daemon = DaemonServer(engine, socket_path=socket_path, idle_timeout=idle,
                           model=None if scripted else str(settings.model),
                           dtype=None if scripted else settings.dtype, threads=None if scripted else settings.threads)
-    http = build_http(args, engine, settings, daemon) if args.http_port is not None else None
+    http = build_http(args, engine, settings, daemon, bound_http) if bound_http is not None else None
     await daemon.start()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -203,12 +202,19 @@ def run_service(args, load_settings) -> int:
     if args.stop:
         return stop_running(socket_path)
     try:
+        bound_http = bind_http(args) if args.http_port is not None else None
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
         engine, settings = build_engine(args, load_settings)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if bound_http is not None:
+            bound_http[1].close()
         return 2
     try:
-        uvloop.run(serve(args, engine, settings, socket_path))
+        uvloop.run(serve(args, engine, settings, socket_path, bound_http))
     except (DaemonAlreadyRunning, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

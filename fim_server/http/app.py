@@ -93,6 +93,12 @@ def _endpoint(app: HttpApp, path: str, dialect: Dialect, handler, *, public: boo
                 # body). The message names what the client has to change.
                 log.warning("%s %s rejected with %d: %s", request.method, request.url.path, response.status_code,
                             exc.message if isinstance(exc, ApiError) else exc)
+            elif isinstance(exc, (Overloaded, DeadlineExceeded)):
+                log.warning("%s %s failed with %d after %.1f s: %s", request.method, request.url.path,
+                            response.status_code, time.perf_counter() - started, exc)
+            elif isinstance(exc, (ClientDisconnected, FillCancelled)):
+                log.info("%s %s: the client closed the connection after %.1f s; its fill was stopped",
+                         request.method, request.url.path, time.perf_counter() - started)
         app.metrics.observe(path, response.status_code, time.perf_counter() - started)
         return response
 

@@ -13,6 +13,9 @@ from ..engine.types import FillCancelled
 from ..pipeline import CompletionPipeline, CompletionRequest, CompletionResult, retrieve_outcome
 
 _FALLBACK_TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])")
+# Usage counts cover at most this many characters on each side of the cursor: far more than the
+# model reads, and a bound on the time that counting a multi-megabyte prompt would take.
+USAGE_COUNT_CHARS = 65_536
 
 
 class TokenCounter:
@@ -124,10 +127,16 @@ class CompletionService:
         finally:
             self.inflight -= 1
 
+    def count_prompt_tokens(self, call: FimCall) -> int:
+        """Count the prompt's tokens, up to ``USAGE_COUNT_CHARS`` characters on each side of the cursor."""
+        return (self.tokens.count(call.prefix[-USAGE_COUNT_CHARS:])
+                + self.tokens.count(call.suffix[:USAGE_COUNT_CHARS]))
+
     async def fill_in_middle(self, call: FimCall) -> FimOutcome:
         started = time.perf_counter()
-        prompt_tokens = self.tokens.count(call.prefix) + self.tokens.count(call.suffix)
         if call.max_tokens == 0:
+            # Off the event loop, which also serves the other clients.
+            prompt_tokens = await asyncio.to_thread(self.count_prompt_tokens, call)
             return FimOutcome(text="", finish_reason="length", result=None, prompt_tokens=prompt_tokens,
                               completion_tokens=0, elapsed_s=time.perf_counter() - started)
         request = CompletionRequest(prefix=call.prefix, suffix=call.suffix, effort=call.effort,
@@ -141,6 +150,7 @@ class CompletionService:
         if call.max_tokens is not None and call.max_tokens > 0:
             text, cut = self.tokens.truncate(text, call.max_tokens)
             finish_reason = "length" if cut else "stop"
+        prompt_tokens = await asyncio.to_thread(self.count_prompt_tokens, call)
         return FimOutcome(text=text, finish_reason=finish_reason, result=result, prompt_tokens=prompt_tokens,
                           completion_tokens=self.tokens.count(text), elapsed_s=time.perf_counter() - started)
 

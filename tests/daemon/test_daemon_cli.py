@@ -71,3 +71,33 @@ def test_complete_when_daemon_cannot_start(tmp_path):
     assert completed.returncode == 1
     assert "the daemon exited with status 2 while starting" in completed.stderr
     assert "no-such-model" in completed.stderr
+
+
+def test_serve_socket_in_missing_folder(tmp_path):
+    socket_path = tmp_path / "missing" / "d.sock"
+    completed = run_cli("serve", "--engine", "fake", "--socket", str(socket_path))
+    assert completed.returncode == 2
+    assert f"invalid socket path {socket_path}: folder {socket_path.parent} does not exist" in completed.stderr
+
+
+def test_serve_keeps_file_at_socket_path():
+    socket_path = short_socket_path("fimd-file-")
+    socket_path.write_text("notes\n")
+    completed = run_cli("serve", "--engine", "fake", "--socket", str(socket_path))
+    assert completed.returncode == 1
+    assert f"{socket_path} exists and is not a socket, so it is left alone" in completed.stderr
+    assert socket_path.read_text() == "notes\n"
+
+
+def test_serve_busy_port_before_model(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        completed = run_cli("serve", "--socket", str(short_socket_path("fimd-port-")), "--http-port", str(port),
+                            "--model", str(tmp_path / "no-model"))
+    assert completed.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in completed.stderr
+    assert "no config.json" not in completed.stderr, "the port is checked before the model"

@@ -1,6 +1,7 @@
 """API key, body size, time limit, overload, client disconnects, health and metrics."""
 
 import concurrent.futures
+import logging
 import socket
 import threading
 
@@ -10,6 +11,7 @@ import pytest
 from http_helpers import continuation, running_api
 from fim_server.engine.fake import FakeEngine
 from fim_server.http import check_bind_host
+from fim_server.http.service import USAGE_COUNT_CHARS
 
 ENDPOINTS = [
     ("/v1/completions", {"prompt": "x = "}, lambda data: data["error"]["message"]),
@@ -69,12 +71,24 @@ def test_chunked_oversized_body_is_rejected(keyed_api):
     assert response.status_code == 413
 
 
-def test_slow_completion_times_out_with_504():
+def test_slow_completion_times_out_with_504(caplog):
     engine = FakeEngine(continuation, steps=40, step_seconds=0.05)
-    with running_api(engine, request_timeout=0.3) as (url, _service):
-        response = httpx.post(url + "/infill", json={"input_prefix": "x = "}, timeout=30)
+    with caplog.at_level(logging.WARNING, logger="fim_server.http"):
+        with running_api(engine, request_timeout=0.3) as (url, _service):
+            response = httpx.post(url + "/infill", json={"input_prefix": "x = "}, timeout=30)
     assert response.status_code == 504
     assert "timed out" in response.json()["error"]["message"]
+    assert "POST /infill failed with 504 after" in caplog.text
+
+
+def test_usage_counts_capped_prompt():
+    engine = FakeEngine(continuation)
+    words = "word " * 40_000  # 200,000 characters, 40,000 fallback tokens on each side
+    with running_api(engine) as (url, _service):
+        response = httpx.post(url + "/v1/completions", json={"prompt": words, "suffix": words}, timeout=60)
+    assert response.status_code == 200
+    per_side = USAGE_COUNT_CHARS // len("word ")
+    assert response.json()["usage"]["prompt_tokens"] in (2 * per_side, 2 * per_side + 1)
 
 
 def test_overload_is_rejected_with_503():
