@@ -134,8 +134,17 @@ def command_complete(args) -> int:
     try:
         path, line, column = parse_location(args.location)
         data = path.read_bytes()
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if isinstance(exc, IsADirectoryError):
+            reason = "is a folder; give a file"
+        elif isinstance(exc, FileNotFoundError):
+            reason = "not found"
+        else:
+            reason = f"cannot be read: {exc.strerror or exc}"
+        print(f"error: {exc.filename or args.location} {reason}", file=sys.stderr)
         return 2
     if b"\x00" in data[:8192]:
         print(f"error: {path} looks binary (contains NUL bytes)", file=sys.stderr)

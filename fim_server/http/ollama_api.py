@@ -65,11 +65,20 @@ def _final(outcome: FimOutcome, model: str, text: str) -> dict:
             "eval_count": outcome.completion_tokens, "eval_duration": max(0, nanos - prompt_ns)}
 
 
+def _load_reply(model: str, reason: str) -> dict:
+    return {"model": model, "created_at": _now(), "response": "", "done": True, "done_reason": reason}
+
+
 async def generate(request: Request, app) -> Response:
     body = await read_json_object(request, app.options.max_body_bytes)
     call = parse_generate(body)
     stream = field_bool(body, "stream", True)
     model = field_str(body, "model") or app.model_name
+    if not call.prefix and not call.suffix:
+        # Ollama clients send an empty prompt to load a model ahead of use, or with keep_alive 0 to unload it.
+        # The model here is always resident, so the reply comes at once, without a fill.
+        reason = "unload" if body.get("keep_alive") in (0, "0", "0s", "0m") else "load"
+        return JSONResponse(_load_reply(model, reason))
     outcome = await until_disconnect(request, app.service.fill_in_middle(call))
     if not stream:
         return JSONResponse(_final(outcome, model, outcome.text))

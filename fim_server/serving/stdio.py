@@ -19,7 +19,8 @@ import threading
 
 import msgspec
 
-from ..engine.types import confidence_floor_problem
+from ..context.mode import POLICIES
+from ..engine.types import EFFORTS, confidence_floor_problem
 from ..pipeline import CompletionPipeline, CompletionRequest, FillCancelled, RequestError
 from ..quoting import json_value
 
@@ -28,6 +29,17 @@ log = logging.getLogger("fim_server.stdio")
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 MAX_LINE_BYTES = 32 * 1024 * 1024
+
+# Fields with a fixed set of values: a schema error for one of them also lists the values.
+FIELD_CHOICES = {"mode": ("auto", "line", "block"), "comments": POLICIES, "strings": POLICIES, "effort": EFFORTS}
+
+
+def with_choices(message: str) -> str:
+    """Add the valid values to a schema error about a field that has a fixed set of them."""
+    for name, choices in FIELD_CHOICES.items():
+        if message.endswith(f"at `$.{name}`"):
+            return f"{message}: use one of {', '.join(json_value(choice) for choice in choices)}"
+    return message
 
 
 def error(id_, code: str, message: str) -> dict:
@@ -82,7 +94,7 @@ class StdioServer:
         try:
             request = msgspec.convert(message, CompletionRequest)
         except msgspec.ValidationError as exc:
-            self.send(error(id_, "invalid_request", str(exc)))
+            self.send(error(id_, "invalid_request", with_choices(str(exc))))
             return
         event = threading.Event()
         self.inflight[id_] = event

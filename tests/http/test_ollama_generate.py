@@ -84,3 +84,17 @@ def test_comment_policy_in_options(api, fake_engine):
     assert response.status_code == 200, response.text
     assert response.json()["response"] == ""
     assert fake_engine.calls == []
+
+
+@pytest.mark.parametrize(("keep_alive", "reason"), [(None, "load"), ("5m", "load"), (0, "unload")])
+def test_empty_prompt_loads_without_fill(api, fake_engine, keep_alive, reason):
+    body = {"model": "qwen2.5-coder:1.5b", "prompt": ""}
+    if keep_alive is not None:
+        body["keep_alive"] = keep_alive
+    response = api.post("/api/generate", json=body)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["response"] == ""
+    assert data["done"] is True
+    assert data["done_reason"] == reason
+    assert fake_engine.calls == []

@@ -73,7 +73,8 @@ def test_show_in_place_marks_completion():
         ("{source}:1:40", "invalid column 40"),
         ("{source}:0:1", "start at 1"),
         ("{source}", "expected FILE:LINE:COL"),
-        ("{folder}/missing.py:1:1", "No such file"),
+        ("{folder}/missing.py:1:1", "missing.py not found"),
+        ("{folder}:1:1", "is a folder; give a file"),
     ],
 )
 def test_invalid_locations_are_reported(tmp_path, capsys, location, message):

@@ -166,3 +166,15 @@ async def test_file_input_long_line(size, tmp_path):
     answered = by_id(replies)
     assert sorted(answered) == [0, 2, 3]
     assert all(reply["result"]["text"] == "compute_total(items)" for reply in answered.values())
+
+
+@pytest.mark.parametrize(("field", "value", "choices"), [
+    ("mode", "para", 'use one of "auto", "line", "block"'),
+    ("comments", "sometimes", 'use one of "complete", "line", "none"'),
+])
+async def test_enum_error_lists_values(field, value, choices):
+    replies = await run_stdio(request(1, **{field: value}))
+    assert replies[0]["error"]["code"] == "invalid_request"
+    message = replies[0]["error"]["message"]
+    assert message.startswith(f"Invalid enum value '{value}' - at `$.{field}`")
+    assert message.endswith(choices)
