@@ -7,7 +7,9 @@ incremental tree-sitter tree, so each edit is applied once.
 
 A request whose parameters do not decode (a negative position, a missing
 field) gets an error response here: pygls 2.1 only logs it and shows a
-message, which leaves the client waiting for a reply that never comes.
+message, which leaves the client waiting for a reply that never comes. So
+does a request after ``shutdown``, which gets ``InvalidRequest`` as the
+LSP specification requires.
 """
 
 from __future__ import annotations
@@ -36,20 +38,39 @@ def _decode_error(method: str, exc: JsonRpcException) -> types.ResponseError:
     return types.ResponseError(code=exc.code, message=f"invalid {method} request: {details}")
 
 
+class _DropDecodeTraceback(logging.Filter):
+    """Drop pygls's traceback for a message that does not decode; FimProtocol logs one line for it instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Unable to deserialize message")
+
+
+logging.getLogger("pygls.protocol.json_rpc").addFilter(_DropDecodeTraceback())
+
+
 class FimProtocol(LanguageServerProtocol):
     def structure_message(self, data):
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
+            method = str(data.get("method", "")) if isinstance(data, dict) else ""
             if not (isinstance(data, dict) and "id" in data and "method" in data):
+                log.warning("message %s ignored: %s", method or "without a method", _decode_error(method, exc).message)
                 raise  # a notification or a response, which takes no reply
-            error = _decode_error(str(data["method"]), exc)
+            error = _decode_error(method, exc)
             log.warning("request %r rejected: %s", data["id"], error.message)
             self._send_response(data["id"], error=error)
             return _ANSWERED
 
     def handle_message(self, message) -> None:
         if message is _ANSWERED:
+            return
+        method = getattr(message, "method", None)
+        if self._shutdown and method is not None and method != types.EXIT and hasattr(message, "id"):
+            log.warning("request %r (%s) rejected: the server is shutting down", message.id, method)
+            self._send_response(message.id, error=types.ResponseError(
+                code=types.ErrorCodes.InvalidRequest,
+                message=f"{method} after shutdown: the server is shutting down and serves no more requests"))
             return
         super().handle_message(message)
 

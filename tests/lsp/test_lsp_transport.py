@@ -150,3 +150,50 @@ async def test_tcp_on_loopback():
             process.kill()
             process.wait()
 
+
+
+def send_rejected_requests() -> tuple[list[dict], str, int]:
+    """Send a request with invalid params, then one after shutdown; return stdout messages, stderr, exit code."""
+    process = subprocess.Popen(SERVER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=server_env(FAST_ENGINE))
+    try:
+        process.stdin.write(frame(initialize_message()))
+        process.stdin.flush()
+        messages = read_until(process, 1)
+        process.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+        process.stdin.write(frame({"jsonrpc": "2.0", "id": 5, "method": "textDocument/inlineCompletion",
+                                   "params": {"textDocument": {"uri": "file:///tmp/a.py"},
+                                              "position": {"line": -1, "character": 0},
+                                              "context": {"triggerKind": 1}}}))
+        process.stdin.flush()
+        messages += read_until(process, 5)
+        process.stdin.write(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+        process.stdin.flush()
+        messages += read_until(process, 2)
+        process.stdin.write(frame({"jsonrpc": "2.0", "id": 3, "method": "textDocument/inlineCompletion",
+                                   "params": {"textDocument": {"uri": "file:///tmp/a.py"},
+                                              "position": {"line": 0, "character": 0},
+                                              "context": {"triggerKind": 1}}}))
+        process.stdin.flush()
+        messages += read_until(process, 3)
+        process.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+        process.stdin.flush()
+        while (message := read_frame(process.stdout)) is not None:
+            messages.append(message)
+        stderr = process.stderr.read().decode("utf-8", "replace")
+        return messages, stderr, process.wait(timeout=MESSAGE_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def test_rejected_requests_get_replies():
+    messages, stderr, status = await asyncio.to_thread(send_rejected_requests)
+    error = reply(messages, 3)["error"]
+    assert error["code"] == -32600
+    assert "after shutdown" in error["message"]
+    assert status == 0
+    assert reply(messages, 5)["error"]["code"] == -32602
+    assert "request 5 rejected: invalid textDocument/inlineCompletion request" in stderr
+    assert "Traceback" not in stderr
