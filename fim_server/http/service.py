@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from ..engine.batching import DeadlineExceeded, FillControl, Overloaded
 from ..engine.types import FillCancelled
 from ..pipeline import CompletionPipeline, CompletionRequest, CompletionResult, retrieve_outcome
+
+log = logging.getLogger("fim_server.http")
 
 _FALLBACK_TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])")
 # Usage counts cover at most this many characters on each side of the cursor: far more than the
@@ -143,6 +146,9 @@ class CompletionService:
                                     language=call.language, path=call.path, min_confidence=call.min_confidence,
                                     **call.policies)
         result = await self.complete(request)
+        if result.rejected:
+            # HTTP replies have no field for this, so the log is where a user finds why a completion was empty.
+            log.info("empty completion: %s", result.rejected)
         text, _ = cut_at_stop(result.text, call.stop)
         if call.min_indent:
             text = cut_at_dedent(text, call.min_indent)

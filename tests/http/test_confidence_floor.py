@@ -1,5 +1,7 @@
 """The min_confidence extension field on every completion endpoint, with the scripted engine (confidence 0.9)."""
 
+import logging
+
 import httpx
 import pytest
 
@@ -21,6 +23,13 @@ def test_floor_hides_weak_completion(api, path):
     body, text_of = BODIES[path]
     assert text_of(api.post(path, json={**body, "min_confidence": 0.95}).json()) == ""
     assert text_of(api.post(path, json={**body, "min_confidence": 0.5}).json()) == "result_value + 1"
+
+
+def test_hidden_completion_logged(api, caplog):
+    body, _text_of = BODIES["/v1/completions"]
+    with caplog.at_level(logging.INFO, logger="fim_server.http"):
+        api.post("/v1/completions", json={**body, "min_confidence": 0.95})
+    assert "empty completion: confidence 0.900 is below min_confidence 0.95" in caplog.text
 
 
 def test_ollama_reads_floor_from_options(api):
