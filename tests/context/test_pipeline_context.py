@@ -76,7 +76,7 @@ def test_string_policy_separate_from_comments():
 
 
 def test_invalid_policy_rejected():
-    with pytest.raises(RequestError, match="invalid comments 'sometimes': use one of complete, line, none"):
+    with pytest.raises(RequestError, match='invalid comments "sometimes": use one of complete, line, none'):
         complete_in_comment("sometimes")
 
 
