@@ -36,6 +36,7 @@ class FillMessage(msgspec.Struct, tag="fill", kw_only=True):
     canvas_tokens: int
     effort: str = "low"
     timeout_ms: float | None = None  # time budget from the moment the daemon reads the message
+    budget_ms: float | None = None  # denoising time budget of this request, as in FillControl.budget_ms
 
 
 class CancelMessage(msgspec.Struct, tag="cancel", kw_only=True):

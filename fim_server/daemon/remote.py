@@ -106,7 +106,8 @@ class RemoteEngine:
         deadline = getattr(should_stop, "deadline", None)
         timeout_ms = None if deadline is None else max(1.0, (deadline - time.monotonic()) * 1000)
         fill_id, future = self.client.send(lambda id_: FillMessage(
-            id=id_, prefix=prefix, suffix=suffix, canvas_tokens=canvas_tokens, effort=effort, timeout_ms=timeout_ms))
+            id=id_, prefix=prefix, suffix=suffix, canvas_tokens=canvas_tokens, effort=effort, timeout_ms=timeout_ms,
+            budget_ms=getattr(should_stop, "budget_ms", None)))
         cancel_sent = False
         while not concurrent.futures.wait([future], timeout=self.poll_interval).done:
             if not cancel_sent and should_stop is not None and should_stop():

@@ -222,7 +222,7 @@ class DaemonServer:
                 await connection.send(ErrorReply(id=message.id, code=error[0], message=error[1]))
                 return
             deadline = None if message.timeout_ms is None else time.monotonic() + message.timeout_ms / 1000
-            control = FillControl(deadline)
+            control = FillControl(deadline, message.budget_ms)
             connection.inflight[message.id] = control
             task = asyncio.create_task(self._run_fill(connection, message, control))
             self._tasks.add(task)
@@ -248,6 +248,8 @@ class DaemonServer:
                                               f"use 1 to {MAX_CANVAS_TOKENS}")
         if message.timeout_ms is not None and not 0 < message.timeout_ms < math.inf:
             return protocol.INVALID_REQUEST, f"invalid timeout_ms {message.timeout_ms}: use a positive number"
+        if message.budget_ms is not None and not 0 < message.budget_ms < math.inf:
+            return protocol.INVALID_REQUEST, f"invalid budget_ms {message.budget_ms}: use a positive number"
         if self._running_fills >= self.max_inflight:
             return protocol.OVERLOADED, (f"daemon overloaded: {self._running_fills} fills running "
                                          f"(limit {self.max_inflight}); retry shortly")

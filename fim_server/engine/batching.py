@@ -40,7 +40,8 @@ from .batch_tensors import canvas_layout, new_canvas_state, pad_context_caches, 
 from .context_pool import ContextPool
 from .engine import FillResult
 from .sampler import EFFORTS, DenoiseSchedule, EffortProfile, FillCancelled, denoise_step, masked_slots
-from .types import DeadlineExceeded, FillControl, Overloaded  # defined without torch for the daemon client
+# Defined without torch for the daemon client.
+from .types import DeadlineExceeded, FillControl, Overloaded, with_request_budget
 
 log = logging.getLogger("fim_server.engine.batching")
 
@@ -144,8 +145,8 @@ class BatchedEngine:
             raise ValueError(f"invalid effort {effort!r}: use one of {', '.join(EFFORTS)}")
         if deadline is None:
             deadline = getattr(should_stop, "deadline", None)
-        job = _Job(prefix, suffix, canvas_tokens, EFFORTS[effort], should_stop, deadline,
-                   concurrent.futures.Future())
+        profile = with_request_budget(EFFORTS[effort], should_stop)
+        job = _Job(prefix, suffix, canvas_tokens, profile, should_stop, deadline, concurrent.futures.Future())
         with self._cond:
             if self._closed:
                 raise RuntimeError("the batched engine is closed")

@@ -19,7 +19,7 @@ from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache, FimDiffusion
 from ..model.tokenizer import load_tokenizer
 from .sampler import DenoiseState, denoise, masked_slots
 from .dtypes import resolve_dtype
-from .types import EFFORTS, Candidate, FillCancelled, FillResult, ModelLoadError
+from .types import EFFORTS, Candidate, FillCancelled, FillResult, ModelLoadError, with_request_budget
 
 log = logging.getLogger("fim_server.engine")
 
@@ -160,7 +160,7 @@ class DiffusionEngine:
 
         Raises ``FillCancelled`` when ``should_stop()`` turns true between steps.
         """
-        profile = EFFORTS[effort]
+        profile = with_request_budget(EFFORTS[effort], should_stop)
         with self._lock, torch.inference_mode():
             timings: dict[str, float] = {}
             started = time.perf_counter()

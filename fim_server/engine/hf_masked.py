@@ -33,7 +33,7 @@ from .engine import DTYPES, load_weights
 from .hf_tokens import SpecialTokens, resolve_limits, resolve_special_tokens
 from .manifest import MANIFEST_NAME, Manifest, read_manifest
 from .sampler import NEG_INF, DenoiseState, denoise
-from .types import EFFORTS, Candidate, FillCancelled, FillResult
+from .types import EFFORTS, Candidate, FillCancelled, FillResult, with_request_budget
 
 log = logging.getLogger("fim_server.engine")
 
@@ -161,7 +161,7 @@ class HFMaskedEngine:
         """
         if effort not in EFFORTS:
             raise ValueError(f"invalid effort {effort!r}: use one of {', '.join(EFFORTS)}")
-        profile = EFFORTS[effort]
+        profile = with_request_budget(EFFORTS[effort], should_stop)
         with self._lock, torch.inference_mode():
             timings: dict[str, float] = {}
             prefix_ids, suffix_ids = self._tokenize(prefix, suffix, timings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,16 +54,20 @@ class DeadlineExceeded(RuntimeError):
 
 
 class FillControl:
-    """A ``should_stop`` callable for one request: a cancel flag plus an optional deadline.
+    """A ``should_stop`` callable for one request: a cancel flag plus an optional deadline and time budget.
 
     ``deadline`` is a ``time.monotonic()`` value. An engine that only calls
     ``should_stop()`` sees a stop request once the deadline passes.
     ``BatchedEngine`` also reads ``deadline`` to raise ``DeadlineExceeded``, and
     ``RemoteEngine`` reads it to send the remaining time budget to the daemon.
+    ``budget_ms`` is the request's own denoising time budget (llama.cpp's
+    ``t_max_predict_ms``): the diffusion engines use it where it is below the
+    effort's budget, and the daemon receives it with the fill.
     """
 
-    def __init__(self, deadline: float | None = None) -> None:
+    def __init__(self, deadline: float | None = None, budget_ms: float | None = None) -> None:
         self.deadline = deadline
+        self.budget_ms = budget_ms
         self._cancelled = threading.Event()
 
     def cancel(self) -> None:
@@ -79,6 +83,14 @@ class FillControl:
 
     def __call__(self) -> bool:
         return self.cancelled or self.expired
+
+
+def with_request_budget(profile: EffortProfile, should_stop) -> EffortProfile:
+    """Return ``profile`` with the request's time budget (``should_stop.budget_ms``) where that is tighter."""
+    budget = getattr(should_stop, "budget_ms", None)
+    if budget is None or (profile.budget_ms is not None and profile.budget_ms <= budget):
+        return profile
+    return replace(profile, budget_ms=float(budget))
 
 
 CONFIDENCE_FLOOR_HINT = "use a number from 0 to 1 (0 shows every completion)"

@@ -45,13 +45,14 @@ def parse_infill(body: dict) -> FimCall:
     prefix = field_str(body, "input_prefix", "") + field_str(body, "prompt", "")
     _check_extra(body)
     # NOTE: input_extra (chunks of other files) is validated but not given to the model, whose window has no slot
-    # for cross-file context; t_max_prompt_ms/t_max_predict_ms are ignored because a half-denoised canvas has no
-    # usable partial text. The server's own request time limit applies instead.
+    # for cross-file context. t_max_prompt_ms is ignored: the context encode is not cut short.
     n_predict = field_int(body, "n_predict", -1, minimum=-1)
+    # t_max_predict_ms bounds the denoising steps, as the effort's own time budget does; 0 or less means none.
+    predict_ms = field_int(body, "t_max_predict_ms", -1, minimum=None)
     return FimCall(prefix=prefix, suffix=field_str(body, "input_suffix", ""), effort=field_effort(body),
                    max_tokens=None if n_predict == -1 else n_predict, stop=field_stop(body),
                    min_indent=field_int(body, "n_indent", 0, minimum=0), policies=field_policies(body),
-                   min_confidence=field_min_confidence(body))
+                   min_confidence=field_min_confidence(body), budget_ms=predict_ms if predict_ms > 0 else None)
 
 
 def _response(outcome: FimOutcome, model: str) -> dict:

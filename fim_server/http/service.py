@@ -58,6 +58,7 @@ class FimCall:
     path: str | None = None
     policies: dict[str, str] = field(default_factory=dict)  # CompletionRequest "comments"/"strings", when sent
     min_confidence: float | None = None  # None: the server's min_confidence setting
+    budget_ms: float | None = None  # denoising time budget (llama.cpp t_max_predict_ms); None: the effort's
 
 
 @dataclass(kw_only=True)
@@ -105,14 +106,17 @@ class CompletionService:
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_inflight,
                                                                thread_name_prefix="fim-http")
 
-    async def complete(self, request: CompletionRequest) -> CompletionResult:
-        """Run the pipeline; raises RequestError, Overloaded, DeadlineExceeded or FillCancelled."""
+    async def complete(self, request: CompletionRequest, *, budget_ms: float | None = None) -> CompletionResult:
+        """Run the pipeline; raises RequestError, Overloaded, DeadlineExceeded or FillCancelled.
+
+        ``budget_ms`` caps the denoising time of this request (see ``FillControl``).
+        """
         if self.inflight >= self.max_inflight:
             raise Overloaded(f"server overloaded: {self.inflight} completions running (limit {self.max_inflight}); "
                              "retry shortly")
         if self.on_activity is not None:
             self.on_activity()
-        control = FillControl(time.monotonic() + self.request_timeout)
+        control = FillControl(time.monotonic() + self.request_timeout, budget_ms)
         self.inflight += 1
         try:
             future = asyncio.get_running_loop().run_in_executor(self._executor, self.pipeline.complete, request,
@@ -145,7 +149,7 @@ class CompletionService:
         request = CompletionRequest(prefix=call.prefix, suffix=call.suffix, effort=call.effort,
                                     language=call.language, path=call.path, min_confidence=call.min_confidence,
                                     **call.policies)
-        result = await self.complete(request)
+        result = await self.complete(request, budget_ms=call.budget_ms)
         if result.rejected:
             # HTTP replies have no field for this, so the log is where a user finds why a completion was empty.
             log.info("empty completion: %s", result.rejected)

@@ -13,6 +13,7 @@ from daemon_helpers import short_socket_path, stop_daemon
 from fim_server.config import Settings
 from fim_server.daemon.client import DaemonClient, DaemonError
 from fim_server.daemon.remote import RemoteEngine
+from fim_server.engine.types import FillControl
 from fim_server.lsp.engines import ModelUnavailable, choose_loader
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,3 +98,15 @@ def test_auto_dtype_accepts_daemon(float32_daemon, random_model_path):
         assert pong.dtype == "float32"
     finally:
         engine.close()
+
+
+def test_request_budget_reaches_daemon(float32_daemon, random_model_path):
+    engine = RemoteEngine(DaemonClient(float32_daemon.socket_path, autostart=False))
+    try:
+        full = engine.fill("value = ", "\n", canvas_tokens=16, effort="low")
+        cut = engine.fill("value = ", "\n", canvas_tokens=16, effort="low", should_stop=FillControl(budget_ms=0.001))
+    finally:
+        engine.close()
+    assert not full.budget_hit
+    assert cut.budget_hit
+    assert cut.steps == 2

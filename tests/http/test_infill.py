@@ -2,6 +2,11 @@
 
 import json
 
+import httpx
+from http_helpers import running_api
+
+from fim_server.engine.fake import FakeEngine
+
 # llama.vim's FIM request: lines above the cursor in input_prefix, the cursor line's left part in prompt,
 # ring-buffer chunks in input_extra and only some response fields requested.
 LLAMA_VIM = {
@@ -93,3 +98,25 @@ def test_comment_policy_field(api, fake_engine):
     assert response.status_code == 200, response.text
     assert response.json()["content"] == ""
     assert fake_engine.calls == []
+
+
+class BudgetRecordingEngine(FakeEngine):
+    """The scripted engine, also recording the denoising budget that each fill received."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda prefix, suffix: "result_value + 1")
+        self.budgets: list[float | None] = []
+
+    def fill(self, prefix, suffix, *, canvas_tokens, effort="low", should_stop=None):
+        self.budgets.append(getattr(should_stop, "budget_ms", None))
+        return super().fill(prefix, suffix, canvas_tokens=canvas_tokens, effort=effort, should_stop=should_stop)
+
+
+def test_predict_time_limit_reaches_engine():
+    engine = BudgetRecordingEngine()
+    with running_api(engine) as (url, _service):
+        for limit in (250, 0, -1):
+            body = {"input_prefix": "x = ", "input_suffix": "\n", "t_max_predict_ms": limit}
+            assert httpx.post(url + "/infill", json=body, timeout=30).status_code == 200
+        assert httpx.post(url + "/infill", json={"input_prefix": "x = "}, timeout=30).status_code == 200
+    assert engine.budgets == [250.0, None, None, None]
