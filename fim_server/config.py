@@ -189,8 +189,18 @@ def read_toml(path: Path, ignore: frozenset[str] = frozenset()) -> dict:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found: create it or unset FIM_SERVER_CONFIG") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder: point FIM_SERVER_CONFIG at a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                          f"{exc.start}): save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        hint = ""
+        if path.read_bytes().startswith(b"\xef\xbb\xbf"):
+            hint = "; the file starts with a byte order mark, which TOML does not allow: save it as UTF-8 without one"
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}{hint}") from None
     known = set(ENV_NAMES)
     unknown = sorted(set(data) - known - ignore)
     if unknown:

@@ -1,5 +1,6 @@
 """Settings from TOML and environment, with errors that name the field, value and fix."""
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -235,3 +236,19 @@ def test_single_invalid_value_unchanged(monkeypatch):
         load_settings(environ={"FIM_SERVER_EFFORT": "turbo"})
     assert str(raised.value).startswith("invalid effort 'turbo' in $FIM_SERVER_EFFORT: use one of")
     assert raised.value.setting == "effort"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "is a folder: point FIM_SERVER_CONFIG at a TOML file"),
+    (b'effort = "l\xffw"\n', "is not UTF-8 text (byte 0xff at offset 11): save it as UTF-8"),
+    (b'\xef\xbb\xbfeffort = "low"\n', "which TOML does not allow: save it as UTF-8 without one"),
+])
+def test_unreadable_config_file(tmp_path, monkeypatch, content, message):
+    config = tmp_path / "config.toml"
+    if content is None:
+        config.mkdir()
+    else:
+        config.write_bytes(content)
+    monkeypatch.setenv("FIM_SERVER_CONFIG", str(config))
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(environ={})
