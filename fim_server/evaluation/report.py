@@ -151,11 +151,17 @@ def agreement_section(summary: RunSummary) -> list[str]:
     return lines + [""]
 
 
-def render_report(summary: RunSummary, config, plots: dict[str, str], title: str, command: str) -> str:
-    lines = [f"# Evaluation report: {title}", "",
-             "The `pipeline` systems complete through `fim_server.pipeline.CompletionPipeline`, the code path the "
-             "editor front ends use. `empty`, `repeat-line` and `reference` are baselines that run no model, and "
-             "`http` systems send each position to a completion server. Reproduce with:", "", "```", command, "```", ""]
+def render_report(summary: RunSummary, config, plots: dict[str, str], title: str, command: str,
+                  missing: tuple[int, int] = (0, 0)) -> str:
+    lines = [f"# Evaluation report: {title}", ""]
+    if missing[0]:
+        lines += [f"**Incomplete run:** {missing[0]} of {missing[1]} completions are missing (the run stopped early, "
+                  "or a system raised on them), so the figures below cover only the rest. Run the same command "
+                  "again to finish it.", ""]
+    lines += ["The `pipeline` systems complete through `fim_server.pipeline.CompletionPipeline`, the code path the "
+              "editor front ends use. `empty`, `repeat-line` and `reference` are baselines that run no model, and "
+              "`http` systems send each position to a completion server. Reproduce with:", "", "```", command, "```",
+              ""]
     lines += setup_section(summary, config)
     lines += effort_section(summary, plots)
     lines += arena_section(summary, config, plots)

@@ -158,20 +158,23 @@ def generate(config: RunConfig, tasks: list[Task], run_dir: Path) -> None:
 def execute(config: RunConfig, tasks: list[Task], programs: set[tuple[str, str]], run_dir: Path) -> dict[str, dict]:
     """Run the test program of every (task id, middle) pair not yet cached; return key -> outcome."""
     path = run_dir / "executions.jsonl"
-    cache = {row["key"]: row for row in read_rows(path)}
+    limits = SandboxLimits(timeout_s=config.sandbox_timeout_s, memory_mb=config.sandbox_memory_mb)
+    recorded_limits = {"timeout_s": limits.timeout_s, "memory_mb": limits.memory_mb}
+    # An outcome counts only under the limits it ran with: a run resumed with a longer timeout runs
+    # the earlier timeouts again. Rows written before limits were recorded run again too.
+    cache = {row["key"]: row for row in read_rows(path) if row.get("limits") == recorded_limits}
     by_id = {task.task_id: task for task in tasks}
     pending = {execution_key(task_id, text): (task_id, text) for task_id, text in programs}
     pending = {key: value for key, value in pending.items() if key not in cache}
     if not pending:
         return cache
-    limits = SandboxLimits(timeout_s=config.sandbox_timeout_s, memory_mb=config.sandbox_memory_mb)
     log.info("executing %d test programs on %d parallel sandboxes", len(pending), config.jobs)
 
     def run_one(key: str) -> dict:
         task_id, text = pending[key]
         outcome = run_program(by_id[task_id].program(text), limits)
         return {"key": key, "task_id": task_id, "status": outcome.status, "detail": outcome.detail,
-                "duration_s": round(outcome.duration_s, 4)}
+                "duration_s": round(outcome.duration_s, 4), "limits": recorded_limits}
 
     with RowWriter(path) as writer, concurrent.futures.ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool, \
             tqdm(total=len(pending), desc="executions", unit="program", dynamic_ncols=True) as progress:
@@ -187,18 +190,23 @@ def save_config(run_dir: Path, config: RunConfig, extra: dict) -> None:
     (run_dir / "run.json").write_text(json.dumps(asdict(config) | extra, indent=1) + "\n")
 
 
-def write_outputs(summary: RunSummary, config: RunConfig, run_dir: Path, report_dir: Path) -> None:
-    """Write battles.jsonl to the run folder and the report, plots and summary.json to ``report_dir``."""
+def write_outputs(summary: RunSummary, config: RunConfig, run_dir: Path, report_dir: Path,
+                  missing: tuple[int, int] = (0, 0)) -> None:
+    """Write battles.jsonl to the run folder and the report, plots and summary.json to ``report_dir``.
+
+    ``missing`` is (completions missing, completions expected), for a run that stopped early.
+    """
     with open(run_dir / "battles.jsonl", "w", encoding="utf-8") as handle:
         for battle in summary.battles:
             handle.write(json.dumps(asdict(battle)) + "\n")
     report_dir.mkdir(parents=True, exist_ok=True)
     plots = write_plots(summary, report_dir, config.deadline_ms)
     command = reproduce_command(config, run_dir, report_dir)
-    (report_dir / "report.md").write_text(render_report(summary, config, plots, report_dir.name, command),
+    (report_dir / "report.md").write_text(render_report(summary, config, plots, report_dir.name, command, missing),
                                           encoding="utf-8")
     machine_readable = {
         "config": asdict(config), "environment": summary.environment, "selected": summary.selected,
+        "completions_missing": missing[0], "completions_expected": missing[1],
         "available": summary.available, "scores": [asdict(score) for score in summary.scores],
         "latency": {name: {k: v for k, v in asdict(info).items() if k != "latencies_ms"}
                     for name, info in summary.latency.items()},
@@ -219,6 +227,17 @@ def judge_and_report(config: RunConfig, tasks: list[Task], available: dict[str, 
     if strangers:
         raise RunError(f"completions for {len(strangers)} positions not in the selected tasks (first: {strangers[0]}): "
                        "the data or the suite settings changed since the run; rejudge with the original --data")
+    expected = {(spec, task.task_id, sample) for spec in config.systems for task in tasks
+                for sample in range(config.samples)}
+    present = {(row["system_spec"], row["task_id"], row["sample"]) for row in rows
+               if not (row["error"] or "").startswith(EXCEPTION_PREFIX)} & expected
+    if not present:
+        raise RunError(f"{run_dir} has no completions yet: run the same `fim-server eval run` command again to "
+                       "resume it")
+    missing = (len(expected) - len(present), len(expected))
+    if missing[0]:
+        log.warning("%d of %d completions are missing (the run stopped early, or a system raised on them); the "
+                    "report covers the rest. Run the same `fim-server eval run` command again to finish it", *missing)
     programs = needed_programs(tasks, group_rows(rows, config.systems), config.deadline_ms)
     executions = execute(config, tasks, programs, run_dir)
     data = Path(config.data)
@@ -227,7 +246,7 @@ def judge_and_report(config: RunConfig, tasks: list[Task], available: dict[str, 
                         deadline_ms=config.deadline_ms, margin=config.margin, samples=config.samples,
                         seed=config.seed, bootstrap_rounds=config.bootstrap_rounds, environment=environment,
                         available=available, agreement=agreement)
-    write_outputs(summary, config, run_dir, report_dir)
+    write_outputs(summary, config, run_dir, report_dir, missing)
     log.info("report written to %s", report_dir / "report.md")
     return summary
 

@@ -221,6 +221,11 @@ class HttpCompletionSystem:
         except urllib.error.HTTPError as exc:
             error = f"HTTP {exc.code} from {self.url}: {exc.read(300).decode('utf-8', 'replace')}"
         except (urllib.error.URLError, OSError) as exc:
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            if not isinstance(reason, TimeoutError):
+                # The server cannot be reached: an error of the run, not a completion. The runner records it
+                # as an exception, retries the position when the run resumes and stops after a few in a row.
+                raise ConnectionError(f"request to {self.url} failed: {reason}") from None
             error = f"request to {self.url} failed: {exc}"
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             error = f"invalid response from {self.url}: {exc!r}"

@@ -230,3 +230,55 @@ def test_repeated_exceptions_stop_the_run(tiny_data, hole_file, flaky, tmp_path)
     flaky.broken = {f"humaneval-single/Tiny/{i}/L{line}" for i, line in ((0, 1), (1, 2), (2, 1))}
     with pytest.raises(RunError, match="raised on 3 positions in a row"):
         run_evaluation(config, tmp_path / "run", tmp_path / "run")
+
+
+def test_incomplete_run_is_flagged(tiny_data, hole_file, flaky, tmp_path):
+    run_dir = tmp_path / "run"
+    config = make_config(tiny_data, hole_file, systems=["flaky"], suites=["humaneval-single"])
+    flaky.broken = {"humaneval-single/Tiny/1/L2"}
+    run_evaluation(config, run_dir, run_dir)
+    report = (run_dir / "report.md").read_text()
+    assert "**Incomplete run:** 1 of 3 completions are missing" in report
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["completions_missing"] == 1
+    assert summary["completions_expected"] == 3
+
+
+def test_rejudge_without_completions(tiny_data, hole_file, tmp_path):
+    run_dir = tmp_path / "run"
+    run_evaluation(make_config(tiny_data, hole_file, systems=["empty"], suites=["humaneval-single"]), run_dir,
+                   run_dir)
+    (run_dir / "completions.jsonl").write_text("")
+    with pytest.raises(RunError, match="has no completions yet: run the same `fim-server eval run` command again"):
+        rejudge(run_dir, run_dir, {})
+
+
+def test_new_sandbox_limit_reruns_tests(tiny_data, hole_file, tmp_path):
+    run_dir = tmp_path / "run"
+    config = make_config(tiny_data, hole_file, systems=["reference"], suites=["humaneval-single"])
+    run_evaluation(config, run_dir, run_dir)
+    path = run_dir / "executions.jsonl"
+    first = read_rows(path)
+    assert first
+    assert all(row["limits"] == {"timeout_s": 3.0, "memory_mb": 1024} for row in first)
+    run_evaluation(config, run_dir, run_dir)
+    assert len(read_rows(path)) == len(first), "the same limits reuse the outcomes"
+    longer = make_config(tiny_data, hole_file, systems=["reference"], suites=["humaneval-single"],
+                         sandbox_timeout_s=4.0)
+    run_evaluation(longer, run_dir, run_dir)
+    rows = read_rows(path)
+    assert len(rows) == 2 * len(first)
+    assert all(row["limits"]["timeout_s"] == 4.0 for row in rows[len(first):])
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--samples", "0", "invalid value '0': use a whole number >= 1"),
+    ("--limit", "abc", "invalid value 'abc': use a whole number >= 1 or 'all'"),
+    ("--margin", "-1", "invalid value '-1': use an edit-similarity gap from 0 to 1"),
+    ("--sandbox-timeout", "0", "invalid value '0': use a number > 0"),
+])
+def test_cli_rejects_bad_numbers(flag, value, message, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli_main(["eval", "run", flag, value])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err

@@ -149,11 +149,10 @@ def test_http_system_reports_bad_replies(completions_server, reply, message):
     assert message in completion.error
 
 
-def test_http_system_reports_refused_connection():
+def test_http_system_raises_on_refused_connection():
     system = build_system("http:url=http://127.0.0.1:9/v1/completions,timeout=5", BuildContext(model=""))
-    completion = system.complete(TASK)
-    assert completion.text == ""
-    assert "failed" in completion.error
+    with pytest.raises(ConnectionError, match="request to http://127.0.0.1:9/v1/completions failed"):
+        system.complete(TASK)
 
 
 def test_pipeline_system_runs_the_bundled_model(bundled_model_path):
