@@ -50,6 +50,11 @@ logging.getLogger("pygls.protocol.json_rpc").addFilter(_DropDecodeTraceback())
 
 class FimProtocol(LanguageServerProtocol):
     def structure_message(self, data):
+        if (isinstance(data, dict) and "method" in data and "params" not in data and "jsonrpc" in data
+                and self.get_message_type(str(data["method"])) is None):
+            # JSON-RPC allows leaving params out, but pygls's generic message types for methods that
+            # lsprotocol does not define (such as fimServer/stats) require the member.
+            data = {**data, "params": None}
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:

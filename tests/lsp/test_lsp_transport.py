@@ -153,7 +153,7 @@ async def test_tcp_on_loopback():
 
 
 def send_rejected_requests() -> tuple[list[dict], str, int]:
-    """Send a request with invalid params, then one after shutdown; return stdout messages, stderr, exit code."""
+    """Send requests with invalid and without params, then one after shutdown; return stdout, stderr, exit code."""
     process = subprocess.Popen(SERVER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env=server_env(FAST_ENGINE))
     try:
@@ -167,6 +167,9 @@ def send_rejected_requests() -> tuple[list[dict], str, int]:
                                               "context": {"triggerKind": 1}}}))
         process.stdin.flush()
         messages += read_until(process, 5)
+        process.stdin.write(frame({"jsonrpc": "2.0", "id": 6, "method": "fimServer/stats"}))  # params left out
+        process.stdin.flush()
+        messages += read_until(process, 6)
         process.stdin.write(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
         process.stdin.flush()
         messages += read_until(process, 2)
@@ -195,5 +198,6 @@ async def test_rejected_requests_get_replies():
     assert "after shutdown" in error["message"]
     assert status == 0
     assert reply(messages, 5)["error"]["code"] == -32602
+    assert "uptimeSeconds" in reply(messages, 6)["result"]
     assert "request 5 rejected: invalid textDocument/inlineCompletion request" in stderr
     assert "Traceback" not in stderr
