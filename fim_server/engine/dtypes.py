@@ -9,6 +9,9 @@ bundled model took three to four times as long in bfloat16 as in float32.
 from __future__ import annotations
 
 import functools
+import logging
+
+log = logging.getLogger("fim_server.engine")
 
 DTYPE_NAMES = ("auto", "bfloat16", "float32")
 AUTO_DTYPE_HELP = "auto picks bfloat16 where the CPU supports it natively, else float32"
@@ -30,5 +33,8 @@ def resolve_dtype(name: str) -> str:
     if name not in DTYPE_NAMES:
         raise ValueError(f"invalid dtype {name!r}: use one of {', '.join(DTYPE_NAMES)}")
     if name == "auto":
-        return "bfloat16" if native_bfloat16() else "float32"
+        chosen = "bfloat16" if native_bfloat16() else "float32"
+        log.info("dtype auto: %s, because this CPU %s native bfloat16 support", chosen,
+                 "has" if chosen == "bfloat16" else "has no")
+        return chosen
     return name
