@@ -126,7 +126,8 @@ def resolve_cursor(request: CompletionRequest) -> tuple[str, int]:
         raise RequestError("missing cursor: give 'line' and 'character' (zero-based) or 'offset'")
     lines = text.split("\n")
     if not 0 <= request.line < len(lines):
-        raise RequestError(f"invalid line {request.line}: the document has {len(lines)} lines (zero-based)")
+        count = f"{len(lines)} line" + ("" if len(lines) == 1 else "s")
+        raise RequestError(f"invalid line {request.line}: the document has {count} (zero-based)")
     line_text = lines[request.line].rstrip("\r")
     if not 0 <= request.character <= len(line_text):
         raise RequestError(

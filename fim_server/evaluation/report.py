@@ -114,6 +114,11 @@ def effort_section(summary: RunSummary, plots: dict[str, str]) -> list[str]:
 
 
 def arena_section(summary: RunSummary, config, plots: dict[str, str]) -> list[str]:
+    if not summary.battles:
+        lines = ["## Arena", "", "No battles: an arena needs at least two systems (`--systems`)."]
+        if "latency" in plots:
+            lines += ["", "### Latency per completion", "", f"![latency histograms]({plots['latency']})"]
+        return lines + [""]
     lines = ["## Arena", "", JUDGE_RULES.format(margin=config.margin, deadline=config.deadline_ms,
                                                 rounds=config.bootstrap_rounds), "",
              "| rank | system | rating | 95% interval | battles | wins | ties | losses |",

@@ -282,3 +282,12 @@ def test_cli_rejects_bad_numbers(flag, value, message, capsys):
         cli_main(["eval", "run", flag, value])
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_single_system_report(tiny_data, hole_file, tmp_path):
+    run_dir = tmp_path / "run"
+    run_evaluation(make_config(tiny_data, hole_file, systems=["empty"], suites=["humaneval-single"]), run_dir,
+                   run_dir)
+    report = (run_dir / "report.md").read_text()
+    assert "No battles: an arena needs at least two systems" in report
+    assert "deciding rule: ." not in report
