@@ -75,7 +75,7 @@ def read_api_key(path: str | None) -> str | None:
 def build_engine(args, load_settings):
     """Return (engine for fills, settings) for ``args.engine``."""
     if args.engine == "fake":
-        return build_fake_engine(args)
+        return build_fake_engine(args, load_settings)
     from ..engine.batching import BatchedEngine
     from ..engine.dtypes import resolve_dtype
     from ..engine.loading import load_engine
@@ -98,16 +98,19 @@ def can_batch(model) -> bool:
     return model.kind == "diffusion" and getattr(model.config, "attention_layout", None) == "cached"
 
 
-def build_fake_engine(args):
-    """Return (scripted test engine, default settings); raises ValueError for an invalid --fake-script."""
-    from ..config import Settings
+def build_fake_engine(args, load_settings):
+    """Return (scripted test engine, settings); raises ValueError for an invalid --fake-script or setting.
+
+    The settings apply as with a model (idle timeout, effort, floor), so tests of those paths can use this engine.
+    """
     from ..engine.fake import FakeEngine, engine_from_script
 
+    settings = load_settings(args)
     log.warning("serving the scripted test engine, not a model")
     if not args.fake_script:
-        return FakeEngine(step_seconds=args.fake_step_seconds), Settings()
+        return FakeEngine(step_seconds=args.fake_step_seconds), settings
     try:
-        return engine_from_script(args.fake_script), Settings()
+        return engine_from_script(args.fake_script), settings
     except ValueError as exc:
         raise ValueError(f"invalid --fake-script: {exc}") from None
 

@@ -96,3 +96,12 @@ def test_serve_rejects_invalid_idle_timeout(value, message):
         assert "daemon listening" not in completed.stderr, "no daemon starts with an invalid idle timeout"
     finally:
         stop_daemon_on(socket)
+
+
+def test_scripted_engine_reads_idle_setting():
+    socket = short_socket_path("fimd-idle-")
+    completed = run_cli("serve", "--engine", "fake", "--socket", str(socket), environ={"FIM_SERVER_IDLE_TIMEOUT": "1"},
+                        timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert "idle timeout 1 s)" in completed.stderr
+    assert "daemon stopped: idle for" in completed.stderr
