@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 import msgspec
 
@@ -32,6 +32,10 @@ class Position(msgspec.Struct, frozen=True):
 
     line: int
     character: int
+
+
+Mode = Literal["auto", "line", "block"]  # "auto" decides line or block from the code at the cursor
+MODES = get_args(Mode)
 
 
 class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -57,7 +61,7 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     language: str | None = None
     path: str | None = None
     effort: str | None = None
-    mode: Literal["auto", "line", "block"] = "auto"
+    mode: Mode = "auto"
     max_lines: int | None = None
     min_confidence: float | None = None
     comments: LiteralPolicy = "line"

@@ -114,11 +114,17 @@ def effort_section(summary: RunSummary, plots: dict[str, str]) -> list[str]:
 
 
 def arena_section(summary: RunSummary, config, plots: dict[str, str]) -> list[str]:
-    if not summary.battles:
+    if summary.battles:
+        lines = battle_lines(summary, config, plots)
+    else:
         lines = ["## Arena", "", "No battles: an arena needs at least two systems (`--systems`)."]
-        if "latency" in plots:
-            lines += ["", "### Latency per completion", "", f"![latency histograms]({plots['latency']})"]
-        return lines + [""]
+    if "latency" in plots:
+        lines += ["", "### Latency per completion", "", f"![latency histograms]({plots['latency']})"]
+    return lines + [""]
+
+
+def battle_lines(summary: RunSummary, config, plots: dict[str, str]) -> list[str]:
+    """Return the arena heading, judge rules, rating table and rating plot of a run with battles."""
     lines = ["## Arena", "", JUDGE_RULES.format(margin=config.margin, deadline=config.deadline_ms,
                                                 rounds=config.bootstrap_rounds), "",
              "| rank | system | rating | 95% interval | battles | wins | ties | losses |",
@@ -131,9 +137,7 @@ def arena_section(summary: RunSummary, config, plots: dict[str, str]) -> list[st
               + ", ".join(f"{reason} {count}" for reason, count in reasons.most_common()) + "."]
     if "ratings" in plots:
         lines += ["", f"![ratings]({plots['ratings']})"]
-    if "latency" in plots:
-        lines += ["", "### Latency per completion", "", f"![latency histograms]({plots['latency']})"]
-    return lines + [""]
+    return lines
 
 
 def agreement_section(summary: RunSummary) -> list[str]:

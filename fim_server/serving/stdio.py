@@ -21,7 +21,7 @@ import msgspec
 
 from ..context.mode import POLICIES
 from ..engine.types import EFFORTS, confidence_floor_problem
-from ..pipeline import CompletionPipeline, CompletionRequest, FillCancelled, RequestError
+from ..pipeline import MODES, CompletionPipeline, CompletionRequest, FillCancelled, RequestError
 from ..quoting import json_value
 
 log = logging.getLogger("fim_server.stdio")
@@ -31,7 +31,7 @@ _decoder = msgspec.json.Decoder()
 MAX_LINE_BYTES = 32 * 1024 * 1024
 
 # Fields with a fixed set of values: a schema error for one of them also lists the values.
-FIELD_CHOICES = {"mode": ("auto", "line", "block"), "comments": POLICIES, "strings": POLICIES, "effort": EFFORTS}
+FIELD_CHOICES = {"mode": MODES, "comments": POLICIES, "strings": POLICIES, "effort": EFFORTS}
 
 
 def with_choices(message: str) -> str:

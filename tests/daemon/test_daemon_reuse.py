@@ -1,6 +1,7 @@
 """A client that finds a daemon on its socket uses it only when the model folder and dtype match its settings."""
 
 import logging
+from contextlib import contextmanager
 import subprocess
 import sys
 from dataclasses import replace
@@ -27,6 +28,16 @@ def float32_daemon(random_model_path):
     client.connect()
     yield client
     stop_daemon(client)
+
+
+@contextmanager
+def attached_engine(daemon: DaemonClient):
+    """A RemoteEngine on the running daemon that never starts one, closed afterwards."""
+    engine = RemoteEngine(DaemonClient(daemon.socket_path, autostart=False))
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
 def complete_through(daemon: DaemonClient, model: Path, tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
@@ -76,8 +87,7 @@ def test_language_server_loader_reports_other_dtype(float32_daemon, random_model
 
 
 def test_connect_checks_each_setting(float32_daemon, random_model_path, caplog):
-    engine = RemoteEngine(DaemonClient(float32_daemon.socket_path, autostart=False))
-    try:
+    with attached_engine(float32_daemon) as engine:
         with pytest.raises(DaemonError, match="dtype float32, not bfloat16"):
             engine.connect(random_model_path, dtype="bfloat16")
         with caplog.at_level(logging.WARNING, logger="fim_server.daemon.remote"):
@@ -87,26 +97,18 @@ def test_connect_checks_each_setting(float32_daemon, random_model_path, caplog):
         caplog.clear()
         engine.connect(random_model_path)  # settings the caller leaves out are not checked
         assert caplog.text == ""
-    finally:
-        engine.close()
 
 
 def test_auto_dtype_accepts_daemon(float32_daemon, random_model_path):
-    engine = RemoteEngine(DaemonClient(float32_daemon.socket_path, autostart=False))
-    try:
+    with attached_engine(float32_daemon) as engine:
         pong = engine.connect(random_model_path, dtype="auto", threads=1)
-        assert pong.dtype == "float32"
-    finally:
-        engine.close()
+    assert pong.dtype == "float32"
 
 
-def test_request_budget_reaches_daemon(float32_daemon, random_model_path):
-    engine = RemoteEngine(DaemonClient(float32_daemon.socket_path, autostart=False))
-    try:
+def test_request_budget_reaches_daemon(float32_daemon):
+    with attached_engine(float32_daemon) as engine:
         full = engine.fill("value = ", "\n", canvas_tokens=16, effort="low")
         cut = engine.fill("value = ", "\n", canvas_tokens=16, effort="low", should_stop=FillControl(budget_ms=0.001))
-    finally:
-        engine.close()
     assert not full.budget_hit
     assert cut.budget_hit
     assert cut.steps == 2
