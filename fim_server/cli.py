@@ -90,7 +90,9 @@ def parse_location(location: str) -> tuple[Path, int, int]:
 
 def show_in_place(text: str, line: int, column: int, completion: str, context_lines: int = 3) -> str:
     """Render the completion inside its surrounding lines, marked with ANSI-free brackets."""
-    lines = text.split("\n")
+    from .context.positions import LINE_TERMINATOR
+
+    lines = LINE_TERMINATOR.split(text)
     current = lines[line]
     merged = current[:column] + "\u00ab" + completion + "\u00bb" + current[column:]
     out = []
@@ -117,10 +119,12 @@ def decode_source(path: Path, data: bytes) -> str:
 
 def location_error(path: Path, text: str, line: int, column: int) -> str | None:
     """Describe why the 1-based LINE:COL lies outside ``text`` in the numbers the user typed, or return None."""
-    lines = text.split("\n")
+    from .context.positions import LINE_TERMINATOR
+
+    lines = LINE_TERMINATOR.split(text)  # the line breaks of the LSP: \n, \r\n and a lone \r
     if line > len(lines):
         return f"invalid line {line}: {path} ends at line {len(lines)}"
-    width = len(lines[line - 1].rstrip("\r"))
+    width = len(lines[line - 1])
     if column > width + 1:
         return (f"invalid column {column}: line {line} of {path} has {width} characters, "
                 f"so the last column is {width + 1}")

@@ -23,7 +23,7 @@ from typing import Literal
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 ENCODINGS: tuple[str, ...] = ("utf-8", "utf-16", "utf-32")
 
-_TERMINATOR = re.compile(r"\r\n|\r|\n")
+LINE_TERMINATOR = re.compile(r"\r\n|\r|\n")
 
 
 def check_encoding(encoding: str) -> None:
@@ -93,7 +93,7 @@ def split_line_lengths(text: str, *, final: bool) -> tuple[list[int], list[int]]
     """
     chars: list[int] = []
     start = 0
-    for match in _TERMINATOR.finditer(text):
+    for match in LINE_TERMINATOR.finditer(text):
         chars.append(match.end() - start)
         start = match.end()
     if final or start < len(text):

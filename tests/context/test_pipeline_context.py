@@ -196,3 +196,34 @@ def test_document_with_other_text_rejected():
             pipeline.complete(CompletionRequest(text="y = 2\n", offset=4), document=document)
     finally:
         pipeline.close()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_breaks_of_the_lsp_place_the_cursor(newline):
+    text = newline.join(["def f():", "    return g(", "x = 1", ""])
+    seen = []
+
+    def reply(prefix, suffix):
+        seen.append((prefix, suffix))
+        return "1"
+
+    pipeline = CompletionPipeline(FakeEngine(reply))
+    try:
+        result = pipeline.complete(CompletionRequest(text=text, line=1, character=13, language="python"))
+    finally:
+        pipeline.close()
+    assert seen[0] == (f"def f():{newline}    return g(", f"{newline}x = 1{newline}")
+    assert (result.start.line, result.start.character) == (1, 13)
+
+
+@pytest.mark.parametrize(("line", "character", "message"), [
+    (3, 0, "invalid line 3: the document has 3 lines"),
+    (1, 4, "invalid character 4 on line 1: the line has 3 characters"),
+])
+def test_lone_carriage_return_ends_a_line(line, character, message):
+    pipeline = CompletionPipeline(FakeEngine(lambda prefix, suffix: "x"))
+    try:
+        with pytest.raises(RequestError, match=message):
+            pipeline.complete(CompletionRequest(text="a = 1\rb()\rc", line=line, character=character))
+    finally:
+        pipeline.close()

@@ -14,10 +14,12 @@ from fim_server.cli import main
         (b"x = 1\n", "3:1", "invalid line 3: {path} ends at line 2"),
         (b"x = 1\ny = 2", "2:7", "invalid column 7: line 2 of {path} has 5 characters, so the last column is 6"),
         (b"x = 1\r\ny = 2\r\n", "1:7", "invalid column 7: line 1 of {path} has 5 characters"),
+        (b"x = 1\ry = 22\r", "2:8", "invalid column 8: line 2 of {path} has 6 characters"),
+        (b"x = 1\ry = 2\r", "4:1", "invalid line 4: {path} ends at line 3"),
         ("s = '🐍'\n".encode(), "1:9", "invalid column 9: line 1 of {path} has 7 characters"),
         (b"\xef\xbb\xbfx = 1\n", "1:7", "invalid column 7: line 1 of {path} has 5 characters"),
     ],
-    ids=["line past end", "column past end", "crlf", "emoji", "byte order mark"],
+    ids=["line past end", "column past end", "crlf", "lone cr", "lone cr line past end", "emoji", "byte order mark"],
 )
 def test_location_past_end_in_typed_numbers(tmp_path, capsys, content, location, message):
     source = tmp_path / "a.py"
