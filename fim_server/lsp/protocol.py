@@ -9,11 +9,14 @@ A request whose parameters do not decode (a negative position, a missing
 field) gets an error response here: pygls 2.1 only logs it and shows a
 message, which leaves the client waiting for a reply that never comes. So
 does a request after ``shutdown``, which gets ``InvalidRequest`` as the
-LSP specification requires.
+LSP specification requires. A body that is not JSON gets a parse error, and
+JSON that is not a JSON-RPC 2.0 object gets ``InvalidRequest``, both with a
+null id as JSON-RPC 2.0 prescribes; pygls 2.1 replies to neither.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 import cattrs
@@ -47,6 +50,28 @@ class _DropDecodeTraceback(logging.Filter):
 
 logging.getLogger("pygls.protocol.json_rpc").addFilter(_DropDecodeTraceback())
 
+UNREADABLE = (json.JSONDecodeError, UnicodeDecodeError)
+
+
+class _DropUnreadableTraceback(logging.Filter):
+    """Drop pygls's traceback for a body that is not JSON; ``reply_unreadable`` logs one line for it instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], UNREADABLE))
+
+
+logging.getLogger("pygls.server").addFilter(_DropUnreadableTraceback())
+
+
+def _json_kind(value) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return "number"
+
 
 class FimProtocol(LanguageServerProtocol):
     def structure_message(self, data):
@@ -67,8 +92,20 @@ class FimProtocol(LanguageServerProtocol):
             self._send_response(data["id"], error=error)
             return _ANSWERED
 
+    def reply_unreadable(self, error: Exception) -> None:
+        """Answer a message body that is not JSON (or not UTF-8) with a parse error; its id is unknown."""
+        if isinstance(error, UnicodeDecodeError):
+            detail = f"the message body is not valid UTF-8 ({error.reason} at byte {error.start})"
+        else:
+            detail = f"the message body is not valid JSON ({error})"
+        log.warning("message ignored: %s", detail)
+        self._send_error(None, types.ErrorCodes.ParseError, detail)
+
     def handle_message(self, message) -> None:
         if message is _ANSWERED:
+            return
+        if getattr(message, "jsonrpc", None) != self.VERSION:
+            self._reject_unknown(message)
             return
         method = getattr(message, "method", None)
         if self._shutdown and method is not None and method != types.EXIT and hasattr(message, "id"):
@@ -78,6 +115,24 @@ class FimProtocol(LanguageServerProtocol):
                 message=f"{method} after shutdown: the server is shutting down and serves no more requests"))
             return
         super().handle_message(message)
+
+    def _reject_unknown(self, message) -> None:
+        """Answer JSON that is not a JSON-RPC 2.0 message with InvalidRequest, under its id where it has one."""
+        if isinstance(message, dict):
+            msg_id = message.get("id")
+            detail = 'the message has no "jsonrpc": "2.0" member'
+        else:
+            msg_id = getattr(message, "id", None)
+            detail = (f'the message\'s "jsonrpc" member is not "2.0"' if hasattr(message, "jsonrpc")
+                      else f"the message is not a JSON object but a JSON {_json_kind(message)}")
+        if not isinstance(msg_id, (int, str)) or isinstance(msg_id, bool):
+            msg_id = None
+        log.warning("message ignored: %s", detail)
+        self._send_error(msg_id, types.ErrorCodes.InvalidRequest, detail)
+
+    def _send_error(self, msg_id: int | str | None, code: types.ErrorCodes, message: str) -> None:
+        # Written as a plain object: lsprotocol's converter leaves out a null id, which JSON-RPC requires.
+        self._send_data({"jsonrpc": self.VERSION, "id": msg_id, "error": {"code": int(code), "message": message}})
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:

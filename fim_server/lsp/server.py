@@ -17,7 +17,7 @@ from .completion import Suggestion, CompletionService
 from .debounce import AdaptiveDebounce
 from .documents import DocumentNotOpen, DocumentStore, OpenDocument
 from .engines import ModelUnavailable, PipelineHolder, choose_loader
-from .protocol import FimProtocol
+from .protocol import UNREADABLE, FimProtocol
 from .scheduler import LatestWins
 from .settings import LspSettings, PartlyAppliedSettings, SettingsError, SettingsState
 from .stats import ServerStats
@@ -65,6 +65,12 @@ class FimLanguageServer(LanguageServer):
         self.client_pulls_configuration = False
         self._tasks: set[asyncio.Task] = set()
         self._initialized = False
+
+    def report_server_error(self, error: Exception, source) -> None:
+        if isinstance(error, UNREADABLE):
+            self.protocol.reply_unreadable(error)
+            return
+        super().report_server_error(error, source)
 
     @property
     def settings(self) -> LspSettings:

@@ -20,9 +20,18 @@ class RawClient:
         self.next_id = 0
 
     async def send(self, message: dict) -> None:
-        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        await self.send_body(json.dumps({"jsonrpc": "2.0", **message}).encode())
+
+    async def send_body(self, body: bytes) -> None:
         self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         await self.process.stdin.drain()
+
+    async def next_response(self) -> dict:
+        """Return the next response, skipping the server's notifications."""
+        while True:
+            message = await asyncio.wait_for(self.receive(), timeout=60)
+            if "method" not in message:
+                return message
 
     async def receive(self) -> dict:
         length = None
@@ -95,4 +104,29 @@ async def test_server_serves_after_invalid_params(raw_client):
     assert bad["error"]["code"] == INVALID_PARAMS
     good = await raw_client.request("textDocument/inlineCompletion", inline_params({"line": 0, "character": 8}))
     assert "error" not in good
+    assert [item["insertText"] for item in good["result"]] == ["compute_total(items)"]
+
+
+PARSE_ERROR, INVALID_REQUEST = -32700, -32600
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "reply_id", "detail"),
+    [
+        (b'{"jsonrpc": "2.0", "id": 5, "method": ', PARSE_ERROR, None, "not valid JSON"),
+        (b'{"jsonrpc": "2.0", "id": 5, "method": "shutdown", "x": "\xff"}', PARSE_ERROR, None, "not valid UTF-8"),
+        (b"[1, 2]", INVALID_REQUEST, None, "not a JSON object but a JSON array"),
+        (b"42", INVALID_REQUEST, None, "not a JSON object but a JSON number"),
+        (b'{"id": 9, "method": "shutdown"}', INVALID_REQUEST, 9, 'no "jsonrpc": "2.0" member'),
+        (b'{"jsonrpc": "1.0", "id": "a", "method": "shutdown"}', INVALID_REQUEST, "a", 'is not "2.0"'),
+    ],
+    ids=["cut json", "invalid utf-8", "array", "number", "no version", "old version"],
+)
+async def test_unreadable_message_gets_error(raw_client, body, code, reply_id, detail):
+    await raw_client.send_body(body)
+    reply = await raw_client.next_response()
+    assert reply["id"] == reply_id
+    assert reply["error"]["code"] == code
+    assert detail in reply["error"]["message"]
+    good = await raw_client.request("textDocument/inlineCompletion", inline_params({"line": 0, "character": 8}))
     assert [item["insertText"] for item in good["result"]] == ["compute_total(items)"]
