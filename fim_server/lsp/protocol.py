@@ -10,8 +10,9 @@ field) gets an error response here: pygls 2.1 only logs it and shows a
 message, which leaves the client waiting for a reply that never comes. So
 does a request after ``shutdown``, which gets ``InvalidRequest`` as the
 LSP specification requires. A body that is not JSON gets a parse error, and
-JSON that is not a JSON-RPC 2.0 object gets ``InvalidRequest``, both with a
-null id as JSON-RPC 2.0 prescribes; pygls 2.1 replies to neither.
+JSON that is not a JSON-RPC 2.0 object gets ``InvalidRequest``. Both replies
+carry a null id where none can be read, as JSON-RPC 2.0 prescribes. pygls 2.1
+sends neither.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ UNREADABLE = (json.JSONDecodeError, UnicodeDecodeError)
 
 
 class _DropUnreadableTraceback(logging.Filter):
-    """Drop pygls's traceback for a body that is not JSON; ``reply_unreadable`` logs one line for it instead."""
+    """Drop pygls's traceback for a body that is not JSON, because ``reply_unreadable`` logs one line for it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (record.exc_info and isinstance(record.exc_info[1], UNREADABLE))
@@ -93,12 +94,12 @@ class FimProtocol(LanguageServerProtocol):
             return _ANSWERED
 
     def reply_unreadable(self, error: Exception) -> None:
-        """Answer a message body that is not JSON (or not UTF-8) with a parse error; its id is unknown."""
+        """Reply with a parse error and a null id to a message body that is not JSON or not UTF-8."""
         if isinstance(error, UnicodeDecodeError):
             detail = f"the message body is not valid UTF-8 ({error.reason} at byte {error.start})"
         else:
             detail = f"the message body is not valid JSON ({error})"
-        log.warning("message ignored: %s", detail)
+        log.warning("invalid message rejected: %s", detail)
         self._send_error(None, types.ErrorCodes.ParseError, detail)
 
     def handle_message(self, message) -> None:
@@ -117,7 +118,7 @@ class FimProtocol(LanguageServerProtocol):
         super().handle_message(message)
 
     def _reject_unknown(self, message) -> None:
-        """Answer JSON that is not a JSON-RPC 2.0 message with InvalidRequest, under its id where it has one."""
+        """Reply with InvalidRequest to JSON that is not a JSON-RPC 2.0 message, under its id where it has one."""
         if isinstance(message, dict):
             msg_id = message.get("id")
             detail = 'the message has no "jsonrpc": "2.0" member'
@@ -127,7 +128,7 @@ class FimProtocol(LanguageServerProtocol):
                       else f"the message is not a JSON object but a JSON {_json_kind(message)}")
         if not isinstance(msg_id, (int, str)) or isinstance(msg_id, bool):
             msg_id = None
-        log.warning("message ignored: %s", detail)
+        log.warning("invalid message rejected: %s", detail)
         self._send_error(msg_id, types.ErrorCodes.InvalidRequest, detail)
 
     def _send_error(self, msg_id: int | str | None, code: types.ErrorCodes, message: str) -> None:
