@@ -1,7 +1,7 @@
 """The one completion pipeline behind every front end (CLI, stdio, LSP, HTTP, eval).
 
 Steps: ``context`` (window and mode), ``fill`` (model), ``postprocess`` (filters)
-and ``rank`` (syntax validity, then model confidence). Each step records its
+and ``rank`` (syntax validity, then the engine's ranking). Each step records its
 time in milliseconds; ``CompletionResult.steps`` lists the steps that ran.
 """
 
@@ -75,6 +75,7 @@ class CandidateInfo(msgspec.Struct, kw_only=True):
     syntax_errors_added: int | None
     rejected: str | None
     replace_chars: int = 0  # characters right of the cursor (on its line) that the text replaces
+    fit: float | None = None  # the engine's ranking score, where it has one (see engine Candidate.fit)
 
 
 class CompletionResult(msgspec.Struct, kw_only=True):
@@ -257,13 +258,14 @@ class CompletionPipeline:
             delta = None if done.rejected else syntax_error_delta(window, done.text, replace_chars=done.replace_chars)
             infos.append(CandidateInfo(text=done.text, confidence=candidate.confidence,
                                        syntax_errors_added=delta, rejected=done.rejected,
-                                       replace_chars=done.replace_chars))
+                                       replace_chars=done.replace_chars, fit=candidate.fit))
         floor = context.min_confidence
         for info in infos:
             if info.rejected is None and info.confidence < floor:
                 info.rejected = f"confidence {info.confidence:.3f} is below min_confidence {floor:g}"
         usable = [info for info in infos if info.rejected is None]
-        usable.sort(key=lambda info: (info.syntax_errors_added or 0, -info.confidence))
+        # A stable sort: among candidates that add as many syntax errors, the engine's ranking decides.
+        usable.sort(key=lambda info: info.syntax_errors_added or 0)
         timings["rank"] = (time.perf_counter() - started) * 1000
         result.candidates = infos
         if not usable:

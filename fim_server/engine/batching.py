@@ -61,7 +61,8 @@ class _Job:
     state: object = None
     cache: object = None
     cache_state: str = "miss"
-    prefix_length: int = 0
+    prefix_ids: list[int] = field(default_factory=list)
+    suffix_ids: list[int] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     schedule: DenoiseSchedule | None = None
     started_at: float = 0.0
@@ -69,6 +70,10 @@ class _Job:
     @property
     def rows(self) -> int:
         return self.profile.candidates
+
+    @property
+    def prefix_length(self) -> int:
+        return len(self.prefix_ids)
 
     def stop_reason(self) -> Exception | None:
         if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -242,11 +247,11 @@ class BatchedEngine:
                 self._resolve(job, error=exc)
             return
         encoded = time.perf_counter()
-        for job, (prefix_ids, _suffix_ids), (cache, cache_state) in zip(ready, contexts, looked_up):
+        for job, (prefix_ids, suffix_ids), (cache, cache_state) in zip(ready, contexts, looked_up):
             job.timings["tokenize"] = (tokenized - started) * 1000
             job.timings["encode_context"] = (encoded - tokenized) * 1000
             job.cache, job.cache_state = cache, cache_state
-            job.prefix_length = len(prefix_ids)
+            job.prefix_ids, job.suffix_ids = prefix_ids, suffix_ids
             job.lengths = engine.canvas_lengths(job.canvas_tokens, job.profile.length_factors, job.profile.candidates)
             job.state = new_canvas_state(job.lengths, self.config.mask_token_id, self.config.pad_token_id)
             job.schedule = DenoiseSchedule(job.profile)
@@ -305,9 +310,12 @@ class BatchedEngine:
         stats.requests_per_step[len(runnable)] += 1
 
     def _finish(self, job: _Job) -> FillResult:
-        job.timings["denoise"] = (time.perf_counter() - job.started_at) * 1000
+        finished = time.perf_counter()
+        job.timings["denoise"] = (finished - job.started_at) * 1000
         state = job.state
-        candidates = [self.engine._decode_row(state, row, job.lengths[row]) for row in range(len(job.lengths))]
+        candidates = self.engine.ranked_candidates(state, job.lengths, job.profile, job.cache, job.prefix_ids,
+                                                   job.suffix_ids)
+        job.timings["rank"] = (time.perf_counter() - finished) * 1000
         self.stats.cache_states[job.cache_state] += 1
         return FillResult(candidates, state.steps, state.tokens_per_step, job.timings, job.cache_state,
                           budget_hit=state.budget_hit)

@@ -19,13 +19,15 @@ from ..model import CANVAS, PREFIX, SLOT_PAD, SUFFIX, ContextCache, FimDiffusion
 from ..model.tokenizer import load_tokenizer
 from .sampler import DenoiseState, denoise, masked_slots
 from .dtypes import resolve_dtype
-from .types import EFFORTS, Candidate, FillCancelled, FillResult, ModelLoadError, with_request_budget
+from .types import EFFORTS, Candidate, EffortProfile, FillCancelled, FillResult, ModelLoadError, with_request_budget
 
 log = logging.getLogger("fim_server.engine")
 
 DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32}
 _PREFIX_TRIM_CHUNK = 32  # left-trim the prefix in chunks so the cache survives typing
 _CHAR_WINDOW_STEP = 512
+# Suffix tokens scored after each candidate, so that its fit also measures how it joins the code after it.
+FIT_SUFFIX_TOKENS = 4
 
 
 def load_model_folder(model_path: str | Path, model_class, *, dtype: str, threads: int | None):
@@ -182,7 +184,9 @@ class DiffusionEngine:
             denoise(score, state, profile, mask_id=self.config.mask_token_id, eom_id=self.config.eom_token_id,
                     banned_ids=self.banned_ids, should_stop=should_stop)
             timings["denoise"] = (time.perf_counter() - started) * 1000
-            candidates = [self._decode_row(state, row, lengths[row]) for row in range(len(lengths))]
+            started = time.perf_counter()
+            candidates = self.ranked_candidates(state, lengths, profile, cache, prefix_ids, suffix_ids)
+            timings["rank"] = (time.perf_counter() - started) * 1000
             return FillResult(candidates, state.steps, state.tokens_per_step, timings, cache_state,
                               budget_hit=state.budget_hit)
 
@@ -219,6 +223,57 @@ class DiffusionEngine:
             return logits[:, start:]
 
         return state, score_full
+
+    def ranked_candidates(self, state: DenoiseState, lengths: list[int], profile: EffortProfile,
+                          cache: ContextCache | None, prefix_ids: list[int], suffix_ids: list[int]) -> list[Candidate]:
+        """Decode every canvas row and return the candidates best first.
+
+        With the profile's ``rank_by_fit`` and more than one candidate, the
+        candidates are ranked by fit (``candidate_fit``), else by confidence.
+        """
+        candidates = [self._decode_row(state, row, lengths[row]) for row in range(len(lengths))]
+        if not (profile.rank_by_fit and cache is not None and len(candidates) > 1):
+            return sorted(candidates, key=lambda candidate: -candidate.confidence)
+        eom = self.config.eom_token_id
+        rows = []
+        for row, length in enumerate(lengths):
+            ids = state.tokens[row, :length].tolist()
+            rows.append(ids[: ids.index(eom)] if eom in ids else ids)
+        for candidate, fit in zip(candidates, self.candidate_fit(cache, prefix_ids, suffix_ids, rows)):
+            candidate.fit = fit
+        return sorted(candidates, key=lambda candidate: -candidate.fit)
+
+    def candidate_fit(self, cache: ContextCache, prefix_ids: list[int], suffix_ids: list[int],
+                      rows: list[list[int]]) -> list[float]:
+        """Return each token row's mean log-probability under the prefix head, followed by the suffix's start.
+
+        The prefix head was trained to predict the next prefix token from the
+        suffix and the earlier prefix, so appending a candidate to the prefix
+        scores it left to right with the suffix in view. The first
+        ``FIT_SUFFIX_TOKENS`` suffix tokens are scored after it. All rows run
+        in one model call against ``cache``, a single-sequence context cache.
+        """
+        tail = suffix_ids[:FIT_SUFFIX_TOKENS]
+        if prefix_ids:
+            # Encode the last prefix token again, so that its output predicts each row's first token.
+            base, lead, start = cache.truncate(cache.length - 1), prefix_ids[-1:], len(prefix_ids) - 1
+        else:
+            base, lead, start = cache, [], 0
+        sequences = [lead + ids + tail for ids in rows]
+        width = max(len(sequence) for sequence in sequences)
+        if width < 2:
+            return [0.0] * len(rows)  # nothing to predict: an empty prefix and a one-token row
+        pad = self.config.pad_token_id
+        input_ids = torch.tensor([sequence + [pad] * (width - len(sequence)) for sequence in sequences])
+        valid = torch.arange(width)[None, :] < torch.tensor([len(sequence) for sequence in sequences])[:, None]
+        segments = torch.where(valid, PREFIX, SLOT_PAD)
+        positions = (start + torch.arange(width))[None, :].expand(len(rows), -1)
+        logits = self.model.score_canvas(base.expand(len(rows)), input_ids, positions, segments)  # (K, W, V)
+        log_probs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+        picked = log_probs.gather(-1, input_ids[:, 1:, None])[..., 0]  # (K, W - 1)
+        scored = valid[:, 1:]
+        counts = scored.sum(dim=-1).clamp_min(1)
+        return ((picked * scored).sum(dim=-1) / counts).tolist()
 
     def _decode_row(self, state: DenoiseState, row: int, length: int) -> Candidate:
         ids = state.tokens[row, :length].tolist()

@@ -176,6 +176,7 @@ class HFMaskedEngine:
                     banned_ids=list(self.tokens.banned_ids), should_stop=should_stop)
             timings["denoise"] = (time.perf_counter() - started) * 1000
             candidates = [self._decode_row(state, row, length) for row, length in enumerate(lengths)]
+            candidates.sort(key=lambda candidate: -candidate.confidence)  # best first; no prefix head to rank by fit
             return FillResult(candidates, state.steps, state.tokens_per_step, timings, "uncached",
                               budget_hit=state.budget_hit)
 

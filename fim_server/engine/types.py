@@ -25,15 +25,18 @@ class EffortProfile:
     # Denoising time budget: once another step would end past it, the next step is the last one
     # (it commits every slot still masked) and the revision pass is skipped. None: no budget.
     budget_ms: float | None = None
+    # Rank several candidates by their fit (see Candidate.fit) instead of their confidence.
+    rank_by_fit: bool = False
 
 
 EFFORTS: dict[str, EffortProfile] = {
     "instant": EffortProfile(name="instant", threshold=0.7, max_steps=4, candidates=1, revision=False, window=4),
     "low": EffortProfile(name="low", threshold=0.7, max_steps=8, candidates=1, revision=False, window=3),
     "medium": EffortProfile(name="medium", threshold=0.9, max_steps=16, candidates=2, revision=False,
-                            length_factors=(1.0, 0.5), window=2, budget_ms=400.0),
+                            length_factors=(1.0, 0.5), window=2, budget_ms=400.0, rank_by_fit=True),
     "high": EffortProfile(name="high", threshold=0.95, max_steps=64, candidates=4, revision=True,
-                          length_factors=(1.0, 0.5, 1.5, 0.25), window=1, budget_ms=700.0),
+                          length_factors=(1.0, 0.5, 1.5, 0.25), window=1, budget_ms=700.0,
+                          rank_by_fit=True),
 }
 
 
@@ -113,11 +116,14 @@ class Candidate:
     confidence: float  # geometric mean probability of the committed tokens up to end-of-middle
     finished: bool  # an end-of-middle token was produced inside the canvas
     canvas_tokens: int
+    # Mean log-probability of the candidate's tokens, then of the suffix's first tokens, under the
+    # model's left-to-right head (the prefix head). None where the engine did not compute it.
+    fit: float | None = None
 
 
 @dataclass(slots=True)
 class FillResult:
-    candidates: list[Candidate]
+    candidates: list[Candidate]  # best first, in the engine's ranking
     steps: int
     tokens_per_step: list[int]
     timings_ms: dict[str, float] = field(default_factory=dict)
