@@ -239,8 +239,10 @@ class DiffusionEngine:
         for row, length in enumerate(lengths):
             ids = state.tokens[row, :length].tolist()
             rows.append(ids[: ids.index(eom)] if eom in ids else ids)
-        for candidate, fit in zip(candidates, self.candidate_fit(cache, prefix_ids, suffix_ids, rows)):
-            candidate.fit = fit
+        distinct = list(dict.fromkeys(map(tuple, rows)))  # identical rows are scored once
+        fits = dict(zip(distinct, self.candidate_fit(cache, prefix_ids, suffix_ids, [list(row) for row in distinct])))
+        for candidate, row in zip(candidates, rows):
+            candidate.fit = fits[tuple(row)]
         return sorted(candidates, key=lambda candidate: -candidate.fit)
 
     def candidate_fit(self, cache: ContextCache, prefix_ids: list[int], suffix_ids: list[int],
