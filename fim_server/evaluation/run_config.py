@@ -66,7 +66,11 @@ def reproduce_command(config: RunConfig, run_dir: Path, report_dir: Path) -> str
     words += ["--limit", "all" if config.limit is None else str(config.limit), "--seed", str(config.seed)]
     optional = [("--samples", config.samples, defaults.samples), ("--threads", config.threads, None),
                 ("--dtype", config.dtype, defaults.dtype), ("--deadline-ms", config.deadline_ms, defaults.deadline_ms),
-                ("--margin", config.margin, defaults.margin), ("--stop-after", config.stop_after_s, defaults.stop_after_s)]
+                ("--margin", config.margin, defaults.margin), ("--stop-after", config.stop_after_s, defaults.stop_after_s),
+                ("--sandbox-timeout", config.sandbox_timeout_s, defaults.sandbox_timeout_s),
+                ("--sandbox-memory", config.sandbox_memory_mb, defaults.sandbox_memory_mb),
+                ("--bootstrap", config.bootstrap_rounds, defaults.bootstrap_rounds)]
+    # --jobs is left out: it sets how many test programs run at once on this machine, not what they score.
     for flag, value, default in optional:
         if value is not None and value != default:
             words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]

@@ -178,6 +178,12 @@ def test_reproduce_command_lists_what_differs(tmp_path):
     assert command.startswith("fim-server eval run --systems empty --data ")
     assert "--limit all --seed 3 --threads 1 --deadline-ms 500 --out " in command
 
+    judged = RunConfig(data=str(DEFAULT_DATA), limit=15, sandbox_timeout_s=2.5, sandbox_memory_mb=512,
+                       bootstrap_rounds=50, jobs=7)
+    command = reproduce_command(judged, REPOSITORY / "eval/runs/x", REPOSITORY / "eval/reports/x")
+    assert "--sandbox-timeout 2.5 --sandbox-memory 512 --bootstrap 50 --out " in command
+    assert "--jobs" not in command
+
 
 class Flaky:
     """Raises on the positions listed in ``broken`` and returns an empty text elsewhere."""
