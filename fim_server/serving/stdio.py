@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import stat
 import sys
 import threading
@@ -34,12 +35,30 @@ MAX_LINE_BYTES = 32 * 1024 * 1024
 FIELD_CHOICES = {"mode": MODES, "comments": POLICIES, "strings": POLICIES, "effort": EFFORTS}
 
 
-def with_choices(message: str) -> str:
-    """Add the valid values to a schema error about a field that has a fixed set of them."""
-    for name, choices in FIELD_CHOICES.items():
-        if message.endswith(f"at `$.{name}`"):
-            return f"{message}: use one of {', '.join(json_value(choice) for choice in choices)}"
-    return message
+_TYPE_NAMES = {"int": "an integer", "str": "a string", "float": "a number", "bool": "true or false", "null": "null"}
+_WRONG_TYPE = re.compile(r"Expected `(?P<types>[^`]+)`, got `[^`]+` - at `\$\.(?P<field>\w+)`")
+_BAD_ENUM = re.compile(r"Invalid enum value .* - at `\$\.(?P<field>\w+)`")
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
+
+
+def schema_message(error: msgspec.ValidationError, request: dict) -> str:
+    """Return the schema error for ``request`` in the words of the other request errors, with what to send instead.
+
+    Messages that none of the known msgspec forms match are returned unchanged.
+    """
+    text = str(error)
+    if match := _WRONG_TYPE.fullmatch(text):
+        field = match["field"]
+        kinds = " or ".join(_TYPE_NAMES.get(name, name) for name in match["types"].split(" | "))
+        return f"invalid '{field}' {json_value(request.get(field))}: use {kinds}"
+    if match := _BAD_ENUM.fullmatch(text):
+        field = match["field"]
+        choices = ", ".join(json_value(choice) for choice in FIELD_CHOICES.get(field, ()))
+        return f"invalid '{field}' {json_value(request.get(field))}: use one of {choices}"
+    if match := _UNKNOWN_FIELD.fullmatch(text):
+        names = ", ".join(field.name for field in msgspec.structs.fields(CompletionRequest))
+        return f"unknown field '{match['field']}': the request fields are id, {names}"
+    return text
 
 
 def error(id_, code: str, message: str) -> dict:
@@ -94,7 +113,7 @@ class StdioServer:
         try:
             request = msgspec.convert(message, CompletionRequest)
         except msgspec.ValidationError as exc:
-            self.send(error(id_, "invalid_request", with_choices(str(exc))))
+            self.send(error(id_, "invalid_request", schema_message(exc, message)))
             return
         event = threading.Event()
         self.inflight[id_] = event

@@ -176,5 +176,19 @@ async def test_enum_error_lists_values(field, value, choices):
     replies = await run_stdio(request(1, **{field: value}))
     assert replies[0]["error"]["code"] == "invalid_request"
     message = replies[0]["error"]["message"]
-    assert message.startswith(f"Invalid enum value '{value}' - at `$.{field}`")
-    assert message.endswith(choices)
+    assert message == f"invalid '{field}' \"{value}\": {choices}"
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"line": "3", "character": 0}, "invalid 'line' \"3\": use an integer or null"),
+    ({"line": 0, "character": 1.5}, "invalid 'character' 1.5: use an integer or null"),
+    ({"line": 0, "character": 0, "language": 7}, "invalid 'language' 7: use a string or null"),
+    ({"line": 0, "character": 0, "colour": "red"}, "unknown field 'colour': the request fields are id, text, line,"),
+], ids=["string line", "fractional character", "numeric language", "unknown field"])
+async def test_schema_errors_name_field_and_fix(fields, message):
+    engine = FakeEngine(lambda prefix, suffix: "compute_total(items)")
+    payload = json.dumps({"id": 1, "text": "total = \n", **fields}).encode() + b"\n"
+    replies = await run_stdio(payload, engine)
+    assert replies[0]["error"]["code"] == "invalid_request"
+    assert replies[0]["error"]["message"].startswith(message)
+    assert engine.calls == []
