@@ -35,7 +35,7 @@ EFFORTS: dict[str, EffortProfile] = {
     "medium": EffortProfile(name="medium", threshold=0.9, max_steps=16, candidates=2, revision=False,
                             length_factors=(1.0, 0.5), window=2, budget_ms=400.0, rank_by_fit=True),
     "high": EffortProfile(name="high", threshold=0.95, max_steps=64, candidates=4, revision=True,
-                          length_factors=(1.0, 0.5, 1.5, 0.25), window=1, budget_ms=700.0,
+                          length_factors=(1.0, 0.75, 1.25, 0.5), window=1, budget_ms=700.0,
                           rank_by_fit=True),
 }
 
