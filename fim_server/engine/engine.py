@@ -229,7 +229,12 @@ class DiffusionEngine:
         """Decode every canvas row and return the candidates best first.
 
         With the profile's ``rank_by_fit`` and more than one candidate, the
-        candidates are ranked by fit (``candidate_fit``), else by confidence.
+        candidates are ranked by fit (``candidate_fit``), then confidence, else
+        by confidence alone.
+
+        NOTE: the fit scores each whole canvas row. The pipeline may show only
+        its first line, so two candidates that show the same line can have
+        different fits.
         """
         candidates = [self._decode_row(state, row, lengths[row]) for row in range(len(lengths))]
         if not (profile.rank_by_fit and cache is not None and len(candidates) > 1):
@@ -243,7 +248,7 @@ class DiffusionEngine:
         fits = dict(zip(distinct, self.candidate_fit(cache, prefix_ids, suffix_ids, [list(row) for row in distinct])))
         for candidate, row in zip(candidates, rows):
             candidate.fit = fits[tuple(row)]
-        return sorted(candidates, key=lambda candidate: -candidate.fit)
+        return sorted(candidates, key=lambda candidate: (-candidate.fit, -candidate.confidence))
 
     def candidate_fit(self, cache: ContextCache, prefix_ids: list[int], suffix_ids: list[int],
                       rows: list[list[int]]) -> list[float]:

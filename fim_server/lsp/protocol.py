@@ -74,8 +74,28 @@ def _json_kind(value) -> str:
     return "number"
 
 
+def envelope_problem(data: dict) -> str | None:
+    """Return what makes a JSON-RPC message's envelope invalid (version, id or method), or None."""
+    if data["jsonrpc"] != "2.0":
+        return f'the message\'s "jsonrpc" member is {json.dumps(data["jsonrpc"])}, not "2.0"'
+    msg_id = data.get("id")
+    if "id" in data and (isinstance(msg_id, bool) or not isinstance(msg_id, (int, str, type(None)))):
+        return f"the message's id {json.dumps(msg_id)} is not a string, an integer or null"
+    if "method" in data and not isinstance(data["method"], str):
+        return f"the message's method {json.dumps(data['method'])} is not a string"
+    return None
+
+
 class FimProtocol(LanguageServerProtocol):
     def structure_message(self, data):
+        # pygls calls this for every JSON object in a message, innermost first; only the
+        # outermost one carries "jsonrpc".
+        if isinstance(data, dict) and "jsonrpc" in data and (problem := envelope_problem(data)):
+            msg_id = data.get("id")
+            valid_id = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
+            log.warning("invalid message rejected: %s", problem)
+            self._send_error(msg_id if valid_id else None, types.ErrorCodes.InvalidRequest, problem)
+            return _ANSWERED
         if (isinstance(data, dict) and "method" in data and "params" not in data and "jsonrpc" in data
                 and self.get_message_type(str(data["method"])) is None):
             # JSON-RPC allows leaving params out, but pygls's generic message types for methods that
@@ -123,9 +143,8 @@ class FimProtocol(LanguageServerProtocol):
             msg_id = message.get("id")
             detail = 'the message has no "jsonrpc": "2.0" member'
         else:
-            msg_id = getattr(message, "id", None)
-            detail = (f'the message\'s "jsonrpc" member is not "2.0"' if hasattr(message, "jsonrpc")
-                      else f"the message is not a JSON object but a JSON {_json_kind(message)}")
+            msg_id = None
+            detail = f"the message is not a JSON object but a JSON {_json_kind(message)}"
         if not isinstance(msg_id, (int, str)) or isinstance(msg_id, bool):
             msg_id = None
         log.warning("invalid message rejected: %s", detail)

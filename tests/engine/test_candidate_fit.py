@@ -79,6 +79,15 @@ def test_without_fit_candidates_rank_by_confidence(engine):
     assert confidences == sorted(confidences, reverse=True)
 
 
+def test_equal_fits_rank_by_confidence(engine, monkeypatch):
+    monkeypatch.setattr(engine, "candidate_fit", lambda cache, prefix_ids, suffix_ids, rows: [-2.0] * len(rows))
+    engine.forget_context()
+    result = engine.fill(PREFIX_TEXT, SUFFIX_TEXT, canvas_tokens=12, effort="high")
+    confidences = [candidate.confidence for candidate in result.candidates]
+    assert len(set(confidences)) > 1
+    assert confidences == sorted(confidences, reverse=True)
+
+
 def test_single_candidate_has_no_fit(engine):
     engine.forget_context()
     result = engine.fill(PREFIX_TEXT, SUFFIX_TEXT, canvas_tokens=12, effort="low")

@@ -118,9 +118,13 @@ PARSE_ERROR, INVALID_REQUEST = -32700, -32600
         (b"[1, 2]", INVALID_REQUEST, None, "not a JSON object but a JSON array"),
         (b"42", INVALID_REQUEST, None, "not a JSON object but a JSON number"),
         (b'{"id": 9, "method": "shutdown"}', INVALID_REQUEST, 9, 'no "jsonrpc": "2.0" member'),
-        (b'{"jsonrpc": "1.0", "id": "a", "method": "shutdown"}', INVALID_REQUEST, "a", 'is not "2.0"'),
+        (b'{"jsonrpc": "1.0", "id": "a", "method": "shutdown"}', INVALID_REQUEST, "a", 'is "1.0", not "2.0"'),
+        (b'{"jsonrpc": 2.0, "id": 10, "method": "shutdown"}', INVALID_REQUEST, 10, 'is 2.0, not "2.0"'),
+        (b'{"jsonrpc": "2.0", "id": [1], "method": "shutdown"}', INVALID_REQUEST, None, "id [1] is not a string"),
+        (b'{"jsonrpc": "2.0", "id": 11, "method": 7}', INVALID_REQUEST, 11, "method 7 is not a string"),
     ],
-    ids=["cut json", "invalid utf-8", "array", "number", "no version", "old version"],
+    ids=["cut json", "invalid utf-8", "array", "number", "no version", "old version", "numeric version",
+         "array id", "numeric method"],
 )
 async def test_unreadable_message_gets_error(raw_client, body, code, reply_id, detail):
     await raw_client.send_body(body)
