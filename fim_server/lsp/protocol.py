@@ -9,10 +9,11 @@ A request whose parameters do not decode (a negative position, a missing
 field) gets an error response here: pygls 2.1 only logs it and shows a
 message, which leaves the client waiting for a reply that never comes. So
 does a request after ``shutdown``, which gets ``InvalidRequest`` as the
-LSP specification requires. A body that is not JSON gets a parse error, and
-JSON that is not a JSON-RPC 2.0 object gets ``InvalidRequest``. Both replies
-carry a null id where none can be read, as JSON-RPC 2.0 prescribes. pygls 2.1
-sends neither.
+LSP specification requires, and one before ``initialize``, which gets
+``ServerNotInitialized`` (a notification then is dropped). A body that is not
+JSON gets a parse error, and JSON that is not a JSON-RPC 2.0 object gets
+``InvalidRequest``. Both replies carry a null id where none can be read, as
+JSON-RPC 2.0 prescribes. pygls 2.1 sends neither.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ def envelope_problem(data: dict) -> str | None:
 
 
 class FimProtocol(LanguageServerProtocol):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._initialize_received = False
+
     def structure_message(self, data):
         # pygls calls this for every JSON object in a message, innermost first; only the
         # outermost one carries "jsonrpc".
@@ -129,6 +134,11 @@ class FimProtocol(LanguageServerProtocol):
             self._reject_unknown(message)
             return
         method = getattr(message, "method", None)
+        if not self._initialize_received and method is not None and method != types.EXIT:
+            if method != types.INITIALIZE:
+                self._reject_before_initialize(message, method)
+                return
+            self._initialize_received = True
         if self._shutdown and method is not None and method != types.EXIT and hasattr(message, "id"):
             log.warning("request %r (%s) rejected: the server is shutting down", message.id, method)
             self._send_response(message.id, error=types.ResponseError(
@@ -136,6 +146,15 @@ class FimProtocol(LanguageServerProtocol):
                 message=f"{method} after shutdown: the server is shutting down and serves no more requests"))
             return
         super().handle_message(message)
+
+    def _reject_before_initialize(self, message, method: str) -> None:
+        """Reply with ServerNotInitialized to a request before initialize, and drop a notification."""
+        if not hasattr(message, "id"):
+            log.warning("notification %s ignored: it came before the initialize request", method)
+            return
+        log.warning("request %r (%s) rejected: it came before the initialize request", message.id, method)
+        self._send_error(message.id, types.ErrorCodes.ServerNotInitialized,
+                         f"{method} before initialize: send the initialize request first")
 
     def _reject_unknown(self, message) -> None:
         """Reply with InvalidRequest to JSON that is not a JSON-RPC 2.0 message, under its id where it has one."""

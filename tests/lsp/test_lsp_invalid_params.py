@@ -134,3 +134,29 @@ async def test_unreadable_message_gets_error(raw_client, body, code, reply_id, d
     assert detail in reply["error"]["message"]
     good = await raw_client.request("textDocument/inlineCompletion", inline_params({"line": 0, "character": 8}))
     assert [item["insertText"] for item in good["result"]] == ["compute_total(items)"]
+
+
+SERVER_NOT_INITIALIZED = -32002
+
+
+async def test_request_before_initialize_is_rejected():
+    process = await asyncio.create_subprocess_exec(
+        *SERVER_COMMAND, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, env=server_env(FAST_ENGINE))
+    client = RawClient(process)
+    await client.send({"method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": URI, "languageId": "python", "version": 1, "text": "total = "}}})
+    early = await client.request("fimServer/stats", None)
+    assert early["error"]["code"] == SERVER_NOT_INITIALIZED
+    assert "before initialize" in early["error"]["message"]
+    await client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+    await client.send({"method": "initialized", "params": {}})
+    stats = await client.request("fimServer/stats", None)
+    assert "error" not in stats
+    # The didOpen before initialize was dropped, so the document is not open.
+    reply = await client.request("textDocument/inlineCompletion", inline_params({"line": 0, "character": 8}))
+    assert reply["error"]["code"] == INVALID_PARAMS
+    assert "document not open" in reply["error"]["message"]
+    await client.request("shutdown", None)
+    await client.send({"method": "exit", "params": None})
+    await asyncio.wait_for(process.wait(), timeout=30)
