@@ -62,11 +62,15 @@ class CompletionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     language: str | None = None
     path: str | None = None
     effort: str | None = None
-    mode: Mode = "auto"
+    # null in mode, comments or strings means the default, as leaving the field out does.
+    mode: Mode | None = "auto"
     max_lines: int | None = None
     min_confidence: float | None = None
-    comments: LiteralPolicy = "line"
-    strings: LiteralPolicy = "line"
+    comments: LiteralPolicy | None = "line"
+    strings: LiteralPolicy | None = "line"
+
+
+_DEFAULT_REQUEST = CompletionRequest()
 
 
 class CandidateInfo(msgspec.Struct, kw_only=True):
@@ -205,9 +209,10 @@ class CompletionPipeline:
         effort = request.effort or self.default_effort
         if effort not in EFFORTS:
             raise RequestError(f"invalid effort {json_value(effort)}: use one of {', '.join(EFFORTS)}")
-        for name in ("comments", "strings"):
-            if getattr(request, name) not in POLICIES:
-                raise RequestError(f"invalid {name} {json_value(getattr(request, name))}: use one of {', '.join(POLICIES)}")
+        policies = {name: getattr(request, name) or getattr(_DEFAULT_REQUEST, name) for name in ("comments", "strings")}
+        for name, policy in policies.items():
+            if policy not in POLICIES:
+                raise RequestError(f"invalid {name} {json_value(policy)}: use one of {', '.join(POLICIES)}")
         if request.max_lines is not None and request.max_lines < 1:
             raise RequestError(f"invalid max_lines {request.max_lines}: use 1 or more, or leave it out for the default")
         floor = self.min_confidence if request.min_confidence is None else request.min_confidence
@@ -220,8 +225,8 @@ class CompletionPipeline:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         language = document.language if document is not None else detect_language(request.language, request.path)
-        window = extract_window(text, offset, language, mode=request.mode, comments=request.comments,
-                                strings=request.strings, document=document, cache_key=request.path)
+        window = extract_window(text, offset, language, mode=request.mode or _DEFAULT_REQUEST.mode, **policies,
+                                document=document, cache_key=request.path)
         timings["context"] = (time.perf_counter() - started) * 1000
         cursor = offset_to_position(text, offset)
         result = CompletionResult(

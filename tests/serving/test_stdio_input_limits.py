@@ -192,3 +192,11 @@ async def test_schema_errors_name_field_and_fix(fields, message):
     assert replies[0]["error"]["code"] == "invalid_request"
     assert replies[0]["error"]["message"].startswith(message)
     assert engine.calls == []
+
+
+async def test_null_options_mean_defaults():
+    engine = FakeEngine(lambda prefix, suffix: "compute_total(items)")
+    replies = await run_stdio(request(1, mode=None, comments=None, strings=None, effort=None), engine)
+    assert replies[0]["result"]["text"] == "compute_total(items)"
+    assert replies[0]["result"]["effort"] == "low"
+    assert replies[0]["result"]["mode"] in ("line", "block")
