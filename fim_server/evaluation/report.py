@@ -61,7 +61,7 @@ def setup_section(summary: RunSummary, config) -> list[str]:
              _model_line(config, training),
              f"- Deadline {config.deadline_ms:g} ms; edit-similarity margin {config.margin:g}; sandbox limits "
              f"{config.sandbox_timeout_s:g} s wall clock and {config.sandbox_memory_mb} MiB per program, "
-             f"{config.jobs} programs in parallel.",
+             "one program at a time." if config.jobs == 1 else f"{config.jobs} programs in parallel.",
              f"- Positions: at most {config.limit if config.limit is not None else 'all'} per suite, drawn without "
              f"replacement with seed {config.seed}; {config.samples} completion(s) per system and position.", "",
              "| suite | judged by | positions used | positions available |", "|---|---|---:|---:|"]
