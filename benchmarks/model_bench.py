@@ -8,7 +8,8 @@ Run ``nice -n 5 .venv/bin/python benchmarks/model_bench.py`` (needs the corpus f
   accuracy of the arg-max prediction at masked canvas positions, on the same
   held-out batches that training evaluates;
 - for each effort: p50/p95 of the whole fill and of its parts (tokenize, context
-  encode, denoising steps), mean steps and mean tokens committed per step, over
+  encode, denoising steps, the ranking call of efforts that rank candidates by fit),
+  mean steps and mean tokens committed per step, over
   line-completion cursors in held-out files, each a cold context;
 - the speed-up of a one-keystroke prefix extension served from the context
   cache over a cold encode of the same context;
@@ -95,14 +96,14 @@ def ms_summary(values: list[float]) -> str:
 
 
 def effort_latency(engine: DiffusionEngine, cursors, effort: str, canvas: int) -> dict[str, list[float]]:
-    parts: dict[str, list[float]] = {"total": [], "tokenize": [], "encode_context": [], "denoise": [],
+    parts: dict[str, list[float]] = {"total": [], "tokenize": [], "encode_context": [], "denoise": [], "rank": [],
                                      "steps": [], "tokens_per_step": []}
     for prefix, suffix, _ in cursors:
         engine.forget_context()  # a cold context for every cursor
         started = time.perf_counter()
         result = engine.fill(prefix, suffix, canvas_tokens=canvas, effort=effort)
         parts["total"].append((time.perf_counter() - started) * 1000)
-        for key in ("tokenize", "encode_context", "denoise"):
+        for key in ("tokenize", "encode_context", "denoise", "rank"):
             parts[key].append(result.timings_ms.get(key, 0.0))
         parts["steps"].append(result.steps)
         parts["tokens_per_step"].append(sum(result.tokens_per_step) / max(result.steps, 1))
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         parts = effort_latency(engine, cursors, effort, args.canvas)
         print(f"  {effort:8s} total {ms_summary(parts['total'])} | tokenize {ms_summary(parts['tokenize'])} | "
               f"encode {ms_summary(parts['encode_context'])} | steps {ms_summary(parts['denoise'])} | "
-              f"mean steps {statistics.mean(parts['steps']):.1f}, tokens/step "
+              f"rank {ms_summary(parts['rank'])} | mean steps {statistics.mean(parts['steps']):.1f}, tokens/step "
               f"{statistics.mean(parts['tokens_per_step']):.2f}")
 
     cold, warm, states = cache_speedup(engine, cursors, args.canvas)
