@@ -41,6 +41,9 @@ def test_concurrent_fills_equal_single_fills(engines, no_time_budgets):
         alone = reference.fill(prefix, suffix, canvas_tokens=canvas, effort=effort)
         together = future.result(timeout=120)
         assert texts(together) == texts(alone), (prefix, effort)
+        fits = [(candidate.fit, other.fit) for candidate, other in zip(together.candidates, alone.candidates)]
+        assert all((batched_fit is None) == (effort in ("instant", "low")) for batched_fit, _ in fits)
+        assert all(a is None and b is None or a == pytest.approx(b, abs=1e-4) for a, b in fits), fits
         assert together.steps == alone.steps
         assert together.tokens_per_step == alone.tokens_per_step
     assert max(batched.stats.requests_per_step) > 1, "the requests never shared a step"
