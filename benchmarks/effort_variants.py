@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args(argv)
+
     try:
         variants = [parse_variant(spec) for spec in args.variant]
     except ValueError as exc:
@@ -106,12 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.effort and not variants:
         parser.error("give at least one --effort or --variant")
     require_held_out(parser, args.corpus)
+
     torch.manual_seed(0)
     with open(args.corpus / "valid.jsonl", encoding="utf-8") as handle:
         texts = [row["text"] for row in map(json.loads, handle) if row["language"] == "python"]
     holes = cursors(texts, args.positions, args.seed)
     pipeline = CompletionPipeline(DiffusionEngine(args.model, threads=args.threads))
     print(f"model {args.model}, {len(holes)} held-out cursors (seed {args.seed}), line mode")
+
     width = max(len(name) for name in [*args.effort, *(variant.name for variant in variants)])
     for name in args.effort:
         print(f"{name:{width}s}  {score(pipeline, holes, name)}", flush=True)
