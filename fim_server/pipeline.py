@@ -19,7 +19,7 @@ import msgspec
 
 from .context import ContextWindow, Document, detect_language, extract_window, postprocess, syntax_error_delta
 from .context.mode import POLICIES, LiteralPolicy
-from .context.positions import LINE_TERMINATOR
+from .context.positions import LineIndex
 from .engine.types import EFFORTS, FillCancelled, confidence_floor_problem
 from .quoting import json_value
 
@@ -134,16 +134,14 @@ def resolve_cursor(request: CompletionRequest) -> tuple[str, int]:
         return text, request.offset
     if request.line is None or request.character is None:
         raise RequestError("missing cursor: give 'line' and 'character' (zero-based) or 'offset'")
-    starts = line_starts(text)
-    if not 0 <= request.line < len(starts):
-        count = f"{len(starts)} line" + ("" if len(starts) == 1 else "s")
+    index = LineIndex(text)
+    if not 0 <= request.line < index.line_count:
+        count = f"{index.line_count} line" + ("" if index.line_count == 1 else "s")
         raise RequestError(f"invalid line {request.line}: the document has {count} (zero-based)")
-    start = starts[request.line]
-    end = starts[request.line + 1] if request.line + 1 < len(starts) else len(text)
-    line_length = len(text[start:end].rstrip("\r\n"))
-    if not 0 <= request.character <= line_length:
+    start, end = index.line_span(text, request.line)
+    if not 0 <= request.character <= end - start:
         raise RequestError(
-            f"invalid character {request.character} on line {request.line}: the line has {line_length} characters"
+            f"invalid character {request.character} on line {request.line}: the line has {end - start} characters"
         )
     offset = start + request.character
     return text, offset
@@ -155,16 +153,9 @@ def retrieve_outcome(future: asyncio.Future) -> None:
         future.exception()
 
 
-def line_starts(text: str) -> list[int]:
-    """Return the offset where each line starts; lines end at \\n, \\r\\n or \\r, as in the LSP."""
-    return [0, *(match.end() for match in LINE_TERMINATOR.finditer(text))]
-
-
 def offset_to_position(text: str, offset: int) -> Position:
-    if 0 < offset < len(text) and text[offset - 1 : offset + 1] == "\r\n":
-        offset -= 1  # between the two characters of \r\n is the end of the line
-    starts = line_starts(text[:offset])
-    return Position(len(starts) - 1, offset - starts[-1])
+    """Return the line and character (code points) of ``offset``. Lines end at \\n, \\r\\n or \\r, as in the LSP."""
+    return Position(*LineIndex(text).offset_to_position(text, offset, "utf-32"))
 
 
 @dataclass(slots=True)

@@ -239,12 +239,8 @@ class DiffusionEngine:
         candidates = [self._decode_row(state, row, lengths[row]) for row in range(len(lengths))]
         if not (profile.rank_by_fit and cache is not None and len(candidates) > 1):
             return sorted(candidates, key=lambda candidate: -candidate.confidence)
-        eom = self.config.eom_token_id
-        rows = []
-        for row, length in enumerate(lengths):
-            ids = state.tokens[row, :length].tolist()
-            rows.append(ids[: ids.index(eom)] if eom in ids else ids)
-        distinct = list(dict.fromkeys(map(tuple, rows)))  # identical rows are scored once
+        rows = [self._middle_ids(state, row, length)[0] for row, length in enumerate(lengths)]
+        distinct = list(dict.fromkeys(map(tuple, rows)))  # Identical rows are scored once.
         fits = dict(zip(distinct, self.candidate_fit(cache, prefix_ids, suffix_ids, [list(row) for row in distinct])))
         for candidate, row in zip(candidates, rows):
             candidate.fit = fits[tuple(row)]
@@ -269,7 +265,7 @@ class DiffusionEngine:
         sequences = [lead + ids + tail for ids in rows]
         width = max(len(sequence) for sequence in sequences)
         if width < 2:
-            return [0.0] * len(rows)  # nothing to predict: an empty prefix and a one-token row
+            return [0.0] * len(rows)  # An empty prefix and rows of one token leave nothing to predict.
         pad = self.config.pad_token_id
         input_ids = torch.tensor([sequence + [pad] * (width - len(sequence)) for sequence in sequences])
         valid = torch.arange(width)[None, :] < torch.tensor([len(sequence) for sequence in sequences])[:, None]
@@ -282,15 +278,18 @@ class DiffusionEngine:
         counts = scored.sum(dim=-1).clamp_min(1)
         return ((picked * scored).sum(dim=-1) / counts).tolist()
 
-    def _decode_row(self, state: DenoiseState, row: int, length: int) -> Candidate:
+    def _middle_ids(self, state: DenoiseState, row: int, length: int) -> tuple[list[int], bool]:
+        """Return a canvas row's tokens before its first end-of-middle token, and whether it has one."""
         ids = state.tokens[row, :length].tolist()
-        probs = state.confidence[row, :length]
         eom = self.config.eom_token_id
-        finished = eom in ids
-        end = ids.index(eom) if finished else length
-        kept = probs[: min(end + 1, length)].clamp_min(1e-9)
+        return (ids[: ids.index(eom)], True) if eom in ids else (ids, False)
+
+    def _decode_row(self, state: DenoiseState, row: int, length: int) -> Candidate:
+        middle, finished = self._middle_ids(state, row, length)
+        end = len(middle)
+        kept = state.confidence[row, : min(end + 1, length)].clamp_min(1e-9)
         confidence = float(kept.log().mean().exp()) if kept.numel() else 0.0
-        text = self.tokenizer.decode(ids[:end], skip_special_tokens=True)
+        text = self.tokenizer.decode(middle, skip_special_tokens=True)
         return Candidate(text=text, confidence=confidence, finished=finished, canvas_tokens=length)
 
 

@@ -75,12 +75,17 @@ def _json_kind(value) -> str:
     return "number"
 
 
+def reply_id(value) -> int | str | None:
+    """Return ``value`` when it can be a reply's id (a string or an integer), else None."""
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+
+
 def envelope_problem(data: dict) -> str | None:
     """Return what makes a JSON-RPC message's envelope invalid (version, id or method), or None."""
     if data["jsonrpc"] != "2.0":
         return f'the message\'s "jsonrpc" member is {json.dumps(data["jsonrpc"])}, not "2.0"'
     msg_id = data.get("id")
-    if "id" in data and (isinstance(msg_id, bool) or not isinstance(msg_id, (int, str, type(None)))):
+    if msg_id is not None and reply_id(msg_id) is None:
         return f"the message's id {json.dumps(msg_id)} is not a string, an integer or null"
     if "method" in data and not isinstance(data["method"], str):
         return f"the message's method {json.dumps(data['method'])} is not a string"
@@ -93,13 +98,12 @@ class FimProtocol(LanguageServerProtocol):
         self._initialize_received = False
 
     def structure_message(self, data):
-        # pygls calls this for every JSON object in a message, innermost first; only the
-        # outermost one carries "jsonrpc".
+        # pygls calls this for every JSON object in a message, innermost first. The envelope
+        # check looks at objects with a "jsonrpc" member, which only the message itself should have.
+        # NOTE: a nested object with such a member inside params would be rejected as a message.
         if isinstance(data, dict) and "jsonrpc" in data and (problem := envelope_problem(data)):
-            msg_id = data.get("id")
-            valid_id = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
             log.warning("invalid message rejected: %s", problem)
-            self._send_error(msg_id if valid_id else None, types.ErrorCodes.InvalidRequest, problem)
+            self._send_error(reply_id(data.get("id")), types.ErrorCodes.InvalidRequest, problem)
             return _ANSWERED
         if (isinstance(data, dict) and "method" in data and "params" not in data and "jsonrpc" in data
                 and self.get_message_type(str(data["method"])) is None):
@@ -159,13 +163,11 @@ class FimProtocol(LanguageServerProtocol):
     def _reject_unknown(self, message) -> None:
         """Reply with InvalidRequest to JSON that is not a JSON-RPC 2.0 message, under its id where it has one."""
         if isinstance(message, dict):
-            msg_id = message.get("id")
+            msg_id = reply_id(message.get("id"))
             detail = 'the message has no "jsonrpc": "2.0" member'
         else:
             msg_id = None
             detail = f"the message is not a JSON object but a JSON {_json_kind(message)}"
-        if not isinstance(msg_id, (int, str)) or isinstance(msg_id, bool):
-            msg_id = None
         log.warning("invalid message rejected: %s", detail)
         self._send_error(msg_id, types.ErrorCodes.InvalidRequest, detail)
 

@@ -120,7 +120,7 @@ def test_pipeline_keeps_engine_ranking():
     assert [info.fit for info in result.candidates] == [-1.0, -3.0]
 
 
-def test_pipeline_prefers_fewer_syntax_errors_over_ranking():
+def test_syntax_errors_outrank_engine_order():
     class Broken(TwoCandidates):
         def fill(self, prefix, suffix, **kwargs):
             result = super().fill(prefix, suffix, **kwargs)
