@@ -12,7 +12,7 @@ does a request after ``shutdown``, which gets ``InvalidRequest`` as the
 LSP specification requires, and one before ``initialize``, which gets
 ``ServerNotInitialized`` (a notification then is dropped). A body that is not
 JSON gets a parse error, and JSON that is not a JSON-RPC 2.0 object gets
-``InvalidRequest``. Both replies carry a null id where none can be read, as
+``InvalidRequest``. So does a frame with unusable headers (see ``framing``). Both replies carry a null id where none can be read, as
 JSON-RPC 2.0 prescribes. pygls 2.1 sends neither.
 """
 
@@ -128,6 +128,11 @@ class FimProtocol(LanguageServerProtocol):
             detail = f"the message body is not valid UTF-8 ({error.reason} at byte {error.start})"
         else:
             detail = f"the message body is not valid JSON ({error})"
+        log.warning("invalid message rejected: %s", detail)
+        self._send_error(None, types.ErrorCodes.ParseError, detail)
+
+    def reply_broken_frame(self, detail: str) -> None:
+        """Reply with a parse error and a null id to a frame whose headers cannot be used."""
         log.warning("invalid message rejected: %s", detail)
         self._send_error(None, types.ErrorCodes.ParseError, detail)
 

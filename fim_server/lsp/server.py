@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import logging
+import sys
+import threading
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from lsprotocol import types
+from pygls.io_ import StdinAsyncReader, StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from ..config import Settings
@@ -16,6 +20,7 @@ from .cache import CompletionCache, context_key
 from .completion import Suggestion, CompletionService
 from .debounce import AdaptiveDebounce
 from .documents import DocumentNotOpen, DocumentStore, OpenDocument
+from .framing import serve_frames
 from .engines import ModelUnavailable, PipelineHolder, choose_loader
 from .protocol import UNREADABLE, FimProtocol
 from .scheduler import LatestWins
@@ -65,6 +70,39 @@ class FimLanguageServer(LanguageServer):
         self.client_pulls_configuration = False
         self._tasks: set[asyncio.Task] = set()
         self._initialized = False
+
+    # -- transports: pygls's, with the read loop of ``framing`` --------------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        self._stop_event = threading.Event()
+        reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(serve_frames(reader, self.protocol, self._stop_event, self.report_server_error))
+        except BrokenPipeError:
+            log.error("the client closed the connection; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        self._stop_event = stop_event = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)
+            await serve_frames(reader, self.protocol, stop_event, self.report_server_error)
+            self.shutdown()
+
+        async def listen() -> None:
+            self._server = await asyncio.start_server(connection, host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        try:
+            asyncio.run(listen())
+        except asyncio.CancelledError:
+            log.debug("the TCP server was cancelled")
 
     def report_server_error(self, error: Exception, source) -> None:
         if isinstance(error, UNREADABLE):

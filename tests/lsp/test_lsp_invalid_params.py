@@ -160,3 +160,33 @@ async def test_request_before_initialize_is_rejected():
     await client.request("shutdown", None)
     await client.send({"method": "exit", "params": None})
     await asyncio.wait_for(process.wait(), timeout=30)
+
+
+SHUTDOWN_BODY = b'{"jsonrpc": "2.0", "id": 12, "method": "shutdown"}'
+
+
+@pytest.mark.parametrize(
+    ("frame", "detail"),
+    [
+        (b"Content-Type: application/vscode-jsonrpc\r\n\r\n" + SHUTDOWN_BODY, "no Content-Length header"),
+        (b"Content-Length: many\r\n\r\n" + SHUTDOWN_BODY, 'Content-Length header "many"'),
+        (b"Content-Length: 0\r\n\r\n", "body is empty"),
+        (b"Content-Length: %d\r\n" % len(SHUTDOWN_BODY) + SHUTDOWN_BODY, 'is not "Name: value"'),
+    ],
+    ids=["no length", "non-numeric length", "empty body", "no empty line"],
+)
+async def test_broken_frame_gets_error_and_the_next_frame_is_served(raw_client, frame, detail):
+    # The request goes out right behind the broken frame: a server that reads header lines cannot
+    # see where a frame without an empty line ends before more bytes arrive. The broken frame's
+    # shutdown must not run, and the request must be answered.
+    raw_client.process.stdin.write(frame)
+    raw_client.next_id += 1
+    await raw_client.send({"id": raw_client.next_id, "method": "textDocument/inlineCompletion",
+                           "params": inline_params({"line": 0, "character": 8})})
+    reply = await raw_client.next_response()
+    assert reply["id"] is None
+    assert reply["error"]["code"] == PARSE_ERROR
+    assert detail in reply["error"]["message"]
+    good = await raw_client.next_response()
+    assert good["id"] == raw_client.next_id
+    assert [item["insertText"] for item in good["result"]] == ["compute_total(items)"]
