@@ -89,9 +89,8 @@ def command_run(args) -> int:
     model, dtype = args.model or "", args.dtype or "auto"
     if any(parse_spec(spec)[0] == "pipeline" for spec in args.systems):
         settings = load_settings({"model": args.model, "dtype": args.dtype, "threads": args.threads})
-        model, dtype = settings.model, settings.dtype
-    # Recorded concretely, so that a resumed run on another CPU keeps the dtype it started with.
-    dtype = resolve_dtype(dtype)
+        # Recorded concretely, so that a resumed run on another CPU keeps the dtype it started with.
+        model, dtype = settings.model, resolve_dtype(settings.dtype)
     config = RunConfig(suites=args.suites, systems=args.systems, data=str(args.data.resolve()), model=model,
                        dtype=dtype, threads=args.threads, limit=args.limit, seed=args.seed,
                        samples=args.samples, deadline_ms=args.deadline_ms, margin=args.margin,

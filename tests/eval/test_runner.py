@@ -297,3 +297,13 @@ def test_single_system_report(tiny_data, hole_file, tmp_path):
     report = (run_dir / "report.md").read_text()
     assert "No battles: an arena needs at least two systems" in report
     assert "deciding rule: ." not in report
+
+
+def test_cli_without_model_skips_dtype(tiny_data, tmp_path, caplog):
+    # Reference systems load no model, so the run neither probes the CPU for bfloat16 nor logs it.
+    out = tmp_path / "run"
+    caplog.set_level("INFO")
+    assert cli_main(["eval", "run", "--suites", "humaneval-single", "--data", str(tiny_data), "--limit", "all",
+                     "--bootstrap", "10", "--out", str(out), "--systems", "empty"]) == 0
+    assert not [record for record in caplog.records if "dtype" in record.getMessage()]
+    assert json.loads((out / "run.json").read_text())["dtype"] == "auto"
