@@ -28,25 +28,37 @@ log = logging.getLogger("fim_server.lsp.framing")
 # A body over this size is read and dropped in pieces, so that the frame after it is still found.
 MAX_BODY_BYTES = 256 * 1024 * 1024
 _DISCARD_CHUNK = 1024 * 1024
+# Longer Content-Length values cannot be dropped byte by byte, and int() rejects values over 4300 digits.
+_MAX_LENGTH_DIGITS = 15
 
 # A header line: an RFC 9110 token, a colon, a value. JSON never starts with a token character.
 _HEADER = re.compile(rb"^([A-Za-z0-9!#$%&'*+.^_`|~-]+)[ \t]*:(.*)$", re.DOTALL)
-_LENGTH_HEADER = re.compile(rb"content-length[ \t]*:", re.IGNORECASE)
+# A Content-Length header that ends the line, where a frame's header follows the body of a broken one.
+_TRAILING_LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*[0-9]+[ \t]*\r?\n\Z", re.IGNORECASE)
 
 
 class FrameError(Exception):
-    """Error for a frame whose headers cannot be used. Its message names the header problem."""
+    """Error for bytes that do not form a usable frame. Its message names the problem."""
+
+
+class _OverlongLine(Exception):
+    """A line longer than the stream reader's buffer limit, which the reader has dropped."""
 
 
 def _printable(raw: bytes, limit: int = 40) -> str:
+    """Return ``raw`` as text for a log line or an error message: shortened, control characters escaped."""
     text = raw.decode("utf-8", "replace").strip()
-    return text if len(text) <= limit else text[:limit] + "..."
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _body_length(value: bytes) -> int:
     text = value.strip()
     if not text.isdigit():
         raise FrameError(f'the Content-Length header "{_printable(text)}" is not a whole number of bytes')
+    if len(text) > _MAX_LENGTH_DIGITS:
+        raise FrameError(f'the Content-Length header "{_printable(text)}" is too large')
     return int(text)
 
 
@@ -55,13 +67,18 @@ class FrameReader:
 
     def __init__(self, reader) -> None:
         self.reader = reader
-        self._carry = b""  # a line read ahead while looking for the next header
+        self._carry = b""  # the start of a header, found at the end of a line of other bytes
+        # Set after a reported problem, so that the rest of a broken frame is skipped without another reply.
+        self._reported = False
 
     async def _line(self) -> bytes:
         if self._carry:
             line, self._carry = self._carry, b""
             return line
-        return await self.reader.readline()
+        try:
+            return await self.reader.readline()
+        except ValueError as error:  # asyncio.StreamReader drops a line over its limit
+            raise _OverlongLine() from error
 
     async def _read(self, count: int) -> bytes | None:
         """Return ``count`` bytes, or None when the stream ends first."""
@@ -71,50 +88,70 @@ class FrameReader:
             return None
         return data if len(data) == count else None
 
+    def _fail(self, message: str) -> FrameError:
+        self._reported = True
+        return FrameError(message)
+
+    def _skip(self, junk: bytes) -> None:
+        """Report bytes outside any frame, unless they follow a problem that was already reported."""
+        if not self._reported:
+            raise self._fail(f'{len(junk)} bytes outside any frame were skipped: "{_printable(junk)}"')
+        log.debug("skipped %d bytes of a broken frame", len(junk))
+
     async def next_body(self) -> bytes | None:
         """Return the next frame's body, or None at the end of the stream.
 
-        Raises ``FrameError`` for a frame whose headers cannot be used, after
-        skipping it. The next call continues with the frame after it.
+        Raises ``FrameError`` for bytes that do not form a usable frame, after
+        skipping them. The next call continues with the frame after them.
         """
         length: int | None = None
         problem: str | None = None
         in_headers = False
         while True:
-            line = await self._line()
-            if not line:
+            try:
+                line = await self._line()
+            except _OverlongLine:
                 if in_headers:
-                    log.warning("the stream ended inside a frame's headers")
+                    raise self._fail("a header line is longer than the reader's limit") from None
+                self._skip(b"(a line longer than the reader's limit)")
+                continue
+            if not line.endswith(b"\n"):
+                if line.strip():
+                    log.warning("the stream ended inside a frame, after %r", _printable(line))
                 return None
+            trailing = _TRAILING_LENGTH.search(line)
+            if trailing and trailing.start() > 0:
+                # A header after other bytes on one line: the bytes before it belong to a broken frame.
+                self._carry = line[trailing.start():]
+                if in_headers:
+                    raise self._fail(f'the header line "{_printable(line[:trailing.start()])}" is not "Name: value"')
+                self._skip(line[:trailing.start()])
+                continue
             if not line.strip():
                 if not in_headers:
                     continue  # blank lines between frames are skipped
                 break
             header = _HEADER.match(line)
             if header is None:
-                found = _LENGTH_HEADER.search(line)
                 if in_headers:
-                    # The headers never ended with an empty line: report this frame, then resume at
-                    # a Content-Length header further along the line, where there is one.
-                    self._carry = line[found.start():] if found else b""
-                    raise FrameError(f'the header line "{_printable(line)}" is not "Name: value"')
-                if found:
-                    # The body of a frame without a usable length, followed by the next header.
-                    line = line[found.start():]
-                    header = _HEADER.match(line)
-                if header is None:
-                    log.debug("skipped %d bytes outside any frame", len(line))
-                    continue
+                    raise self._fail(f'the header line "{_printable(line)}" is not "Name: value"')
+                self._skip(line)
+                continue
             in_headers = True
-            if header.group(1).lower() == b"content-length" and problem is None:
-                try:
-                    length = _body_length(header.group(2))
-                except FrameError as error:
-                    problem = str(error)
+            if header.group(1).lower() != b"content-length" or problem is not None:
+                continue
+            try:
+                value = _body_length(header.group(2))
+            except FrameError as error:
+                problem = str(error)
+                continue
+            if length is not None and value != length:
+                problem = f"the Content-Length headers disagree: {length} and {value}"
+            length = value
         if problem:
-            raise FrameError(problem)
+            raise self._fail(problem)
         if length is None:
-            raise FrameError("the message has no Content-Length header")
+            raise self._fail("the message has no Content-Length header")
         if length > MAX_BODY_BYTES:
             remaining = length
             while remaining:
@@ -122,36 +159,51 @@ class FrameReader:
                 if chunk is None:
                     return None
                 remaining -= len(chunk)
-            raise FrameError(f"the message body of {length} bytes is over the limit of {MAX_BODY_BYTES} bytes")
+            raise self._fail(f"the message body of {length} bytes is over the limit of {MAX_BODY_BYTES} bytes")
         if length == 0:
-            raise FrameError("the message body is empty (Content-Length: 0)")
-        return await self._read(length)
+            raise self._fail("the message body is empty (Content-Length: 0)")
+        body = await self._read(length)
+        if body is None:
+            log.warning("the stream ended inside a message body of %d bytes", length)
+            return None
+        self._reported = False
+        return body
 
 
 async def serve_frames(reader, protocol, stop_event: threading.Event,
-                       on_error: Callable[[Exception, Any], None]) -> None:
-    """Hand each frame's body to ``protocol`` until the stream ends or ``stop_event`` is set.
+                       on_error: Callable[[Exception, Any], None]) -> int | None:
+    """Hand each frame's body to ``protocol`` until the stream ends, ``stop_event`` is set or an exit request.
 
-    ``protocol`` needs ``structure_message``, ``handle_message`` and
-    ``reply_broken_frame``. ``on_error`` gets the exceptions that handling a
-    body raises, as pygls's error handler does.
+    Returns the exit code of an ``exit`` notification (its ``SystemExit``), or
+    None when the stream ended or the stop event was set. ``protocol`` needs
+    ``structure_message``, ``handle_message`` and ``reply_parse_error``.
+    ``on_error`` gets the exceptions that handling a body raises, as pygls's
+    error handler does.
     """
     frames = FrameReader(reader)
     while not stop_event.is_set():
         try:
             body = await frames.next_body()
         except FrameError as error:
-            protocol.reply_broken_frame(str(error))
+            protocol.reply_parse_error(str(error))
             continue
         if body is None:
             break
         try:
-            message = json.loads(body, object_hook=protocol.structure_message)
+            # The LSP base protocol allows only UTF-8 bodies; json.loads would also guess UTF-16 and UTF-32.
+            message = json.loads(body.decode("utf-8"), object_hook=protocol.structure_message)
             protocol.handle_message(message)
+        except SystemExit as exit_request:
+            if exit_request.code is None:
+                return 0
+            return exit_request.code if isinstance(exit_request.code, int) else 1
+        except RecursionError:
+            protocol.reply_parse_error("the message body nests JSON too deeply to parse")
         except Exception as error:  # the server stays up whatever one message does
             if not isinstance(error, UNREADABLE):
                 log.exception("could not handle a message")
             on_error(error, JsonRpcException)
+    return None
 
 
 __all__ = ["FrameError", "FrameReader", "MAX_BODY_BYTES", "serve_frames"]

@@ -74,14 +74,14 @@ def run(args) -> int:
     if args.tcp:
         log.info("fim-server lsp listening on %s:%d", LOOPBACK, args.port)
         server.start_tcp(LOOPBACK, args.port)
-        return 0
+        return server.exit_code
     sys.stdout.flush()
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     log.info("fim-server lsp ready on stdio (%s engine)", server.engine_kind)
     server.start_io(sys.stdin.buffer, protocol_out)
-    return 0
+    return server.exit_code
 
 
 __all__ = ["build_server", "run"]

@@ -131,8 +131,8 @@ class FimProtocol(LanguageServerProtocol):
         log.warning("invalid message rejected: %s", detail)
         self._send_error(None, types.ErrorCodes.ParseError, detail)
 
-    def reply_broken_frame(self, detail: str) -> None:
-        """Reply with a parse error and a null id to a frame whose headers cannot be used."""
+    def reply_parse_error(self, detail: str) -> None:
+        """Reply with a parse error and a null id, for bytes that do not form a usable message."""
         log.warning("invalid message rejected: %s", detail)
         self._send_error(None, types.ErrorCodes.ParseError, detail)
 

@@ -20,7 +20,7 @@ from .cache import CompletionCache, context_key
 from .completion import Suggestion, CompletionService
 from .debounce import AdaptiveDebounce
 from .documents import DocumentNotOpen, DocumentStore, OpenDocument
-from .framing import serve_frames
+from .framing import MAX_BODY_BYTES, serve_frames
 from .engines import ModelUnavailable, PipelineHolder, choose_loader
 from .protocol import UNREADABLE, FimProtocol
 from .scheduler import LatestWins
@@ -70,32 +70,48 @@ class FimLanguageServer(LanguageServer):
         self.client_pulls_configuration = False
         self._tasks: set[asyncio.Task] = set()
         self._initialized = False
+        self.exit_code = 0  # the process's exit status once the transport stops
 
     # -- transports: pygls's, with the read loop of ``framing`` --------------------------------
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve one client on stdin and stdout; ``exit_code`` is 1 after an ``exit`` without ``shutdown``."""
         self._stop_event = threading.Event()
         reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         try:
-            asyncio.run(serve_frames(reader, self.protocol, self._stop_event, self.report_server_error))
+            code = asyncio.run(serve_frames(reader, self.protocol, self._stop_event, self.report_server_error))
+            self.exit_code = code or 0
         except BrokenPipeError:
             log.error("the client closed the connection; shutting down")
-        except (KeyboardInterrupt, SystemExit):
+        except KeyboardInterrupt:
             pass
         finally:
             self.shutdown()
 
     def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client at a time on a TCP port; the server stops when that client's session ends."""
         self._stop_event = stop_event = threading.Event()
+        connected = False
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connected
+            peer = writer.get_extra_info("peername")
+            if connected:
+                # The protocol object, its documents and its replies belong to the first client.
+                log.warning("connection from %s closed: another client is connected", peer)
+                writer.close()
+                return
+            connected = True
+            log.info("client connected from %s", peer)
             self.protocol.set_writer(writer)
-            await serve_frames(reader, self.protocol, stop_event, self.report_server_error)
+            code = await serve_frames(reader, self.protocol, stop_event, self.report_server_error)
+            self.exit_code = code or 0
             self.shutdown()
 
         async def listen() -> None:
-            self._server = await asyncio.start_server(connection, host, port)
+            # A line longer than the limit is dropped by asyncio, so the limit is the largest body the reader accepts.
+            self._server = await asyncio.start_server(connection, host, port, limit=MAX_BODY_BYTES)
             async with self._server:
                 await self._server.serve_forever()
 

@@ -93,9 +93,58 @@ async def test_stream_ending_inside_a_body_ends_reading():
     assert await read_all(b"Content-Length: 50\r\n\r\n{\"id\": 1") == []
 
 
+async def test_overlong_length_is_reported():
+    good = b'{"id": 6}'
+    results = await read_all(frame(b"{}", b"Content-Length: " + b"9" * 5000 + b"\r\n") + frame(good))
+    assert "is too large" in results[0]
+    assert results[1:] == [good]
+
+
+async def test_conflicting_lengths_are_reported():
+    good = b'{"id": 7}'
+    results = await read_all(frame(b'{"id": 1}', b"Content-Length: 9\r\nContent-Length: 12\r\n") + frame(good))
+    assert "disagree: 9 and 12" in results[0]
+    assert results[1:] == [good]
+
+
+async def test_length_text_inside_broken_body_is_passed_over():
+    # The broken frame's body mentions a Content-Length header; only the one ending the line starts a frame.
+    broken = b'{"id": 1, "params": {"note": "Content-Length: 5\\r\\n\\r\\n"}}'
+    good = b'{"id": 8}'
+    results = await read_all(frame(broken, b"Content-Type: x\r\n") + frame(good))
+    assert results == ["the message has no Content-Length header", good]
+
+
+@pytest.mark.parametrize("junk", [b"garbage", b"\x00\xff\xfe\x01", b'{"id": 1}\n'])
+async def test_junk_before_a_frame_is_reported(junk):
+    good = b'{"id": 9}'
+    results = await read_all(junk + frame(good))
+    assert "outside any frame were skipped" in results[0]
+    assert results[1:] == [good]
+
+
+async def test_carriage_return_endings_are_reported():
+    good = b'{"id": 10}'
+    results = await read_all(b'Content-Length: 9\r\r{"id": 1}' + frame(good))
+    assert "\\r" in results[0]  # escaped, so the log line stays one line
+    assert "\r" not in results[0]
+    assert results[1:] == [good]
+
+
+async def test_overlong_line_is_skipped():
+    reader = asyncio.StreamReader(limit=64)
+    good = b'{"id": 11}'
+    reader.feed_data(b"x" * 200 + b"\n" + frame(good))
+    reader.feed_eof()
+    frames, results = FrameReader(reader), []
+    with pytest.raises(FrameError, match="longer than the reader's limit"):
+        await frames.next_body()
+    assert await frames.next_body() == good
+
+
 class RecordingProtocol:
     def __init__(self) -> None:
-        self.handled, self.broken = [], []
+        self.handled, self.parse_errors = [], []
 
     def structure_message(self, data):
         return data
@@ -103,21 +152,59 @@ class RecordingProtocol:
     def handle_message(self, message) -> None:
         if message.get("boom"):
             raise RuntimeError("handler failed")
+        if message.get("exit") is not None:
+            raise SystemExit(message["exit"])
         self.handled.append(message)
 
-    def reply_broken_frame(self, detail: str) -> None:
-        self.broken.append(detail)
+    def reply_parse_error(self, detail: str) -> None:
+        self.parse_errors.append(detail)
+
+
+async def serve(data: bytes, protocol: RecordingProtocol, errors: list | None = None):
+    def on_error(error, source):
+        if errors is None:
+            raise AssertionError(f"unexpected error {error!r}")
+        errors.append(error)
+
+    return await serve_frames(stream(data), protocol, threading.Event(), on_error)
 
 
 async def test_serve_frames_continues_after_errors():
     protocol, errors = RecordingProtocol(), []
     data = (frame(b'{"id": 1}') + frame(b"{}", b"Content-Length: x\r\n") + frame(b"not json")
             + frame(b'{"boom": true}') + frame(b'{"id": 2}'))
-    await serve_frames(stream(data), protocol, threading.Event(), lambda error, source: errors.append(error))
+    assert await serve(data, protocol, errors) is None
     assert protocol.handled == [{"id": 1}, {"id": 2}]
-    assert len(protocol.broken) == 1
-    assert '"x"' in protocol.broken[0]
+    assert len(protocol.parse_errors) == 1
+    assert '"x"' in protocol.parse_errors[0]
     assert [type(error).__name__ for error in errors] == ["JSONDecodeError", "RuntimeError"]
+
+
+@pytest.mark.parametrize("body, error", [
+    ('{"id": 1}'.encode("utf-16"), "UnicodeDecodeError"),
+    (b'\xef\xbb\xbf{"id": 1}', "JSONDecodeError"),
+], ids=["utf-16", "byte order mark"])
+async def test_serve_frames_accepts_only_utf8(body, error):
+    protocol, errors = RecordingProtocol(), []
+    await serve(frame(body) + frame(b'{"id": 2}'), protocol, errors)
+    assert [type(raised).__name__ for raised in errors] == [error]
+    assert protocol.handled == [{"id": 2}]
+
+
+async def test_serve_frames_rejects_deep_nesting():
+    protocol = RecordingProtocol()
+    deep = b'{"id": 1, "params": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+    await serve(frame(deep) + frame(b'{"id": 2}'), protocol)
+    assert protocol.parse_errors == ["the message body nests JSON too deeply to parse"]
+    assert protocol.handled == [{"id": 2}]
+
+
+@pytest.mark.parametrize("code", [0, 1])
+async def test_serve_frames_returns_exit_code(code):
+    protocol = RecordingProtocol()
+    data = frame(b'{"id": 1}') + frame(b'{"exit": %d}' % code) + frame(b'{"id": 2}')
+    assert await serve(data, protocol) == code
+    assert protocol.handled == [{"id": 1}]
 
 
 async def test_serve_frames_honours_stop_event():

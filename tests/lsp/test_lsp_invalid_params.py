@@ -70,7 +70,7 @@ async def raw_client():
     yield client
     await client.request("shutdown", None)
     await client.send({"method": "exit", "params": None})
-    await asyncio.wait_for(process.wait(), timeout=30)
+    assert await asyncio.wait_for(process.wait(), timeout=30) == 0
 
 
 def inline_params(position) -> dict:
@@ -172,8 +172,13 @@ SHUTDOWN_BODY = b'{"jsonrpc": "2.0", "id": 12, "method": "shutdown"}'
         (b"Content-Length: many\r\n\r\n" + SHUTDOWN_BODY, 'Content-Length header "many"'),
         (b"Content-Length: 0\r\n\r\n", "body is empty"),
         (b"Content-Length: %d\r\n" % len(SHUTDOWN_BODY) + SHUTDOWN_BODY, 'is not "Name: value"'),
+        (b"garbage", "7 bytes outside any frame were skipped"),
+        (b"Content-Length: " + b"9" * 5000 + b"\r\n\r\n" + SHUTDOWN_BODY, "is too large"),
+        (b'Content-Type: x\r\n\r\n{"jsonrpc": "2.0", "id": 12, "method": "shutdown", '
+         b'"params": {"note": "Content-Length: 5\\r\\n\\r\\n"}}', "no Content-Length header"),
     ],
-    ids=["no length", "non-numeric length", "empty body", "no empty line"],
+    ids=["no length", "non-numeric length", "empty body", "no empty line", "junk", "huge length",
+         "length text in body"],
 )
 async def test_broken_frame_gets_error_and_the_next_frame_is_served(raw_client, frame, detail):
     # The request goes out right behind the broken frame: a server that reads header lines cannot
@@ -190,3 +195,13 @@ async def test_broken_frame_gets_error_and_the_next_frame_is_served(raw_client, 
     good = await raw_client.next_response()
     assert good["id"] == raw_client.next_id
     assert [item["insertText"] for item in good["result"]] == ["compute_total(items)"]
+
+
+async def test_exit_without_shutdown_exits_with_1():
+    process = await asyncio.create_subprocess_exec(
+        *SERVER_COMMAND, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, env=server_env(FAST_ENGINE))
+    client = RawClient(process)
+    await client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+    await client.send({"method": "exit", "params": None})
+    assert await asyncio.wait_for(process.wait(), timeout=30) == 1

@@ -138,12 +138,19 @@ async def test_tcp_on_loopback():
         uri = "file:///tmp/transport/tcp.py"
         open_document(client, uri, "total = ")
         assert [item.insert_text for item in items_of(await inline(client, uri, 0, 8))] == ["compute_total(items)"]
+        # A second client is turned away, and the first one is still served.
+        second_reader, second_writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await asyncio.wait_for(second_reader.read(), timeout=MESSAGE_TIMEOUT_S) == b""
+        second_writer.close()
+        assert [item.insert_text for item in items_of(await inline(client, uri, 0, 8))] == ["compute_total(items)"]
         await client.shutdown_async(None)
         client.exit(None)
         assert await asyncio.to_thread(process.wait, MESSAGE_TIMEOUT_S) == 0
         await client.stop()
         stderr = process.stderr.read().decode("utf-8", "replace")
         assert f"listening on 127.0.0.1:{port}" in stderr
+        assert "another client is connected" in stderr
+        assert "Traceback" not in stderr
         assert process.stdout.read() == b""  # TCP mode writes nothing to stdout
     finally:
         if process.poll() is None:
