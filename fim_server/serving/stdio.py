@@ -2,7 +2,7 @@
 
 Request:  ``{"id": 1, "text": "...", "line": 3, "character": 8, "language": "python"}``
           (any field of ``CompletionRequest``; ``id`` is a string or an integer).
-Cancel:   ``{"id": 2, "cancel": 1}`` stops request 1 within one denoising step.
+Cancel:   ``{"id": 2, "cancel": 1}`` stops request 1 within one denoising step (no other fields).
 Response: ``{"id": 1, "result": {...CompletionResult...}}`` or
           ``{"id": 1, "error": {"code": "invalid_request", "message": "..."}}``.
 Requests run concurrently and responses may arrive in any order; match them by id.
@@ -92,6 +92,12 @@ class StdioServer:
             return
         if "cancel" in message:
             target = message["cancel"]
+            others = sorted(name for name in message if name != "cancel")
+            if others:
+                # Such a line could be a request as well as a cancel, so it is neither.
+                self.send(error(id_, "invalid_request", "a cancel takes only 'id' and 'cancel': drop "
+                                + ", ".join(f"'{name}'" for name in others)))
+                return
             if not isinstance(target, (int, str)) or isinstance(target, bool):
                 self.send(error(id_, "invalid_request",
                                 f"invalid 'cancel' {json_value(target)}: give the id (a string or an integer) of a request"))

@@ -105,6 +105,15 @@ async def test_cancel_with_invalid_target(target):
     assert answered[10]["result"]["text"] == "compute_total(items)"
 
 
+async def test_cancel_with_request_fields():
+    line = json.dumps({"id": 9, "cancel": 10, "text": "total = ", "line": 0}).encode() + b"\n"
+    replies = await run_stdio(request(10) + line)
+    answered = by_id(replies)
+    assert answered[9]["error"]["code"] == "invalid_request"
+    assert answered[9]["error"]["message"] == "a cancel takes only 'id' and 'cancel': drop 'line', 'text'"
+    assert answered[10]["result"]["text"] == "compute_total(items)"
+
+
 @pytest.mark.parametrize("max_lines", [0, -3])
 async def test_invalid_max_lines_skips_model(max_lines):
     engine = FakeEngine(lambda prefix, suffix: "compute_total(items)")
