@@ -191,7 +191,10 @@ async def serve_frames(reader, protocol, stop_event: threading.Event,
             break
         try:
             # The LSP base protocol allows only UTF-8 bodies; json.loads would also guess UTF-16 and UTF-32.
-            message = json.loads(body.decode("utf-8"), object_hook=protocol.structure_message)
+            data = json.loads(body.decode("utf-8"))
+            # Only the top-level object is a message. pygls passes structure_message to json.loads as
+            # an object hook instead, which also sees every object nested inside params.
+            message = protocol.structure_message(data) if isinstance(data, dict) else data
             protocol.handle_message(message)
         except SystemExit as exit_request:
             if exit_request.code is None:

@@ -98,9 +98,8 @@ class FimProtocol(LanguageServerProtocol):
         self._initialize_received = False
 
     def structure_message(self, data):
-        # pygls calls this for every JSON object in a message, innermost first. The envelope
-        # check looks at objects with a "jsonrpc" member, which only the message itself should have.
-        # NOTE: a nested object with such a member inside params would be rejected as a message.
+        # The frame reader (``framing.serve_frames``) calls this once per message, with the top-level
+        # JSON object, so a "jsonrpc" member nested inside params is left alone.
         if isinstance(data, dict) and "jsonrpc" in data and (problem := envelope_problem(data)):
             log.warning("invalid message rejected: %s", problem)
             self._send_error(reply_id(data.get("id")), types.ErrorCodes.InvalidRequest, problem)

@@ -205,3 +205,15 @@ async def test_exit_without_shutdown_exits_with_1():
     await client.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
     await client.send({"method": "exit", "params": None})
     assert await asyncio.wait_for(process.wait(), timeout=30) == 1
+
+
+async def test_nested_jsonrpc_member_is_params(raw_client):
+    # Only the top-level object is a JSON-RPC message; an object inside params may have any members.
+    params = inline_params({"line": 0, "character": 8})
+    params["context"]["note"] = {"jsonrpc": 2, "id": [1]}
+    raw_client.next_id += 1
+    await raw_client.send({"id": raw_client.next_id, "method": "textDocument/inlineCompletion", "params": params})
+    reply = await raw_client.next_response()
+    assert reply["id"] == raw_client.next_id  # no error reply for the nested object comes first
+    assert "error" not in reply
+    assert [item["insertText"] for item in reply["result"]] == ["compute_total(items)"]
