@@ -52,17 +52,8 @@ class _DropDecodeTraceback(logging.Filter):
 
 logging.getLogger("pygls.protocol.json_rpc").addFilter(_DropDecodeTraceback())
 
+# Errors of a message body that is not UTF-8 JSON, which get a parse error reply.
 UNREADABLE = (json.JSONDecodeError, UnicodeDecodeError)
-
-
-class _DropUnreadableTraceback(logging.Filter):
-    """Drop pygls's traceback for a body that is not JSON, because ``reply_unreadable`` logs one line for it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], UNREADABLE))
-
-
-logging.getLogger("pygls.server").addFilter(_DropUnreadableTraceback())
 
 
 def _json_kind(value) -> str:
