@@ -25,16 +25,16 @@ from .protocol import UNREADABLE
 
 log = logging.getLogger("fim_server.lsp.framing")
 
-# A body over this size is read and dropped in pieces, so that the frame after it is still found.
+# A larger body gets a parse error, and its bytes are skipped like any bytes outside a frame.
 MAX_BODY_BYTES = 256 * 1024 * 1024
-_DISCARD_CHUNK = 1024 * 1024
-# Longer Content-Length values cannot be dropped byte by byte, and int() rejects values over 4300 digits.
+# int() rejects strings of over 4300 digits, and any length with more digits than this is over the limit.
 _MAX_LENGTH_DIGITS = 15
 
-# A header line: an RFC 9110 token, a colon, a value. JSON never starts with a token character.
-_HEADER = re.compile(rb"^([A-Za-z0-9!#$%&'*+.^_`|~-]+)[ \t]*:(.*)$", re.DOTALL)
-# A Content-Length header that ends the line, where a frame's header follows the body of a broken one.
+# A header line: an RFC 9110 token, a colon, then a value without CR or LF before the line end.
+_HEADER = re.compile(rb"^([A-Za-z0-9!#$%&'*+.^_`|~-]+)[ \t]*:([^\r\n]*)\r?\n$")
+# A Content-Length header at the end of a line, where a frame's header follows the body of a broken one.
 _TRAILING_LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*[0-9]+[ \t]*\r?\n\Z", re.IGNORECASE)
+_LENGTH_NAME = b"content-length"
 
 
 class FrameError(Exception):
@@ -57,9 +57,29 @@ def _body_length(value: bytes) -> int:
     text = value.strip()
     if not text.isdigit():
         raise FrameError(f'the Content-Length header "{_printable(text)}" is not a whole number of bytes')
-    if len(text) > _MAX_LENGTH_DIGITS:
+    if len(text.lstrip(b"0")) > _MAX_LENGTH_DIGITS:
         raise FrameError(f'the Content-Length header "{_printable(text)}" is too large')
     return int(text)
+
+
+def _glued_header_start(line: bytes) -> int:
+    """Return where a Content-Length header that other bytes run into starts in ``line``, or 0 for none.
+
+    A line that is a header itself keeps its meaning, so ``X-Content-Length: 5``
+    and ``Content-Type: a; Content-Length: 5`` stay headers. A header name that
+    runs into ``Content-Length`` without a hyphen, as in ``garbageContent-Length: 5``,
+    counts as other bytes followed by the header.
+    """
+    found = _TRAILING_LENGTH.search(line)
+    if found is None or found.start() == 0:
+        return 0
+    header = _HEADER.match(line)
+    if header is None:
+        return found.start()
+    name = header.group(1).lower()
+    if name.endswith(_LENGTH_NAME) and name != _LENGTH_NAME and not name[: -len(_LENGTH_NAME)].endswith(b"-"):
+        return found.start()
+    return 0
 
 
 class FrameReader:
@@ -67,16 +87,17 @@ class FrameReader:
 
     def __init__(self, reader) -> None:
         self.reader = reader
-        self._carry = b""  # the start of a header, found at the end of a line of other bytes
+        self._carry = b""  # a Content-Length header found at the end of a line of other bytes
         # Set after a reported problem, so that the rest of a broken frame is skipped without another reply.
         self._reported = False
 
-    async def _line(self) -> bytes:
+    async def _line(self) -> tuple[bytes, bool]:
+        """Return the next line, and whether it is a header cut from the end of a line of other bytes."""
         if self._carry:
             line, self._carry = self._carry, b""
-            return line
+            return line, True
         try:
-            return await self.reader.readline()
+            return await self.reader.readline(), False
         except ValueError as error:  # asyncio.StreamReader drops a line over its limit
             raise _OverlongLine() from error
 
@@ -105,27 +126,27 @@ class FrameReader:
         skipping them. The next call continues with the frame after them.
         """
         length: int | None = None
+        length_was_cut = False  # the length came from a header cut from a line of other bytes
         problem: str | None = None
         in_headers = False
         while True:
             try:
-                line = await self._line()
+                line, cut = await self._line()
             except _OverlongLine:
                 if in_headers:
                     raise self._fail("a header line is longer than the reader's limit") from None
                 self._skip(b"(a line longer than the reader's limit)")
                 continue
             if not line.endswith(b"\n"):
-                if line.strip():
-                    log.warning("the stream ended inside a frame, after %r", _printable(line))
+                if in_headers or line.strip():
+                    log.warning("the stream ended inside a frame's headers")
                 return None
-            trailing = _TRAILING_LENGTH.search(line)
-            if trailing and trailing.start() > 0:
-                # A header after other bytes on one line: the bytes before it belong to a broken frame.
-                self._carry = line[trailing.start():]
+            if start := _glued_header_start(line):
+                self._carry = line[start:]
                 if in_headers:
-                    raise self._fail(f'the header line "{_printable(line[:trailing.start()])}" is not "Name: value"')
-                self._skip(line[:trailing.start()])
+                    raise self._fail(f'the header line "{_printable(line[:start])}" is not "Name: value"')
+                if line[:start].strip():
+                    self._skip(line[:start])
                 continue
             if not line.strip():
                 if not in_headers:
@@ -138,7 +159,13 @@ class FrameReader:
                 self._skip(line)
                 continue
             in_headers = True
-            if header.group(1).lower() != b"content-length" or problem is not None:
+            if header.group(1).lower() != _LENGTH_NAME:
+                continue
+            if length_was_cut and not cut:
+                # A header on a line of its own is the better evidence: the cut one was text in a broken body.
+                length, problem = None, None
+            length_was_cut = cut
+            if problem is not None:
                 continue
             try:
                 value = _body_length(header.group(2))
@@ -153,12 +180,6 @@ class FrameReader:
         if length is None:
             raise self._fail("the message has no Content-Length header")
         if length > MAX_BODY_BYTES:
-            remaining = length
-            while remaining:
-                chunk = await self._read(min(remaining, _DISCARD_CHUNK))
-                if chunk is None:
-                    return None
-                remaining -= len(chunk)
             raise self._fail(f"the message body of {length} bytes is over the limit of {MAX_BODY_BYTES} bytes")
         if length == 0:
             raise self._fail("the message body is empty (Content-Length: 0)")
@@ -193,7 +214,7 @@ async def serve_frames(reader, protocol, stop_event: threading.Event,
             # The LSP base protocol allows only UTF-8 bodies; json.loads would also guess UTF-16 and UTF-32.
             data = json.loads(body.decode("utf-8"))
             # Only the top-level object is a message. pygls passes structure_message to json.loads as
-            # an object hook instead, which also sees every object nested inside params.
+            # an object hook instead, which also gets every object nested inside params.
             message = protocol.structure_message(data) if isinstance(data, dict) else data
             protocol.handle_message(message)
         except SystemExit as exit_request:

@@ -82,7 +82,6 @@ async def test_headers_without_an_empty_line_are_reported():
 
 async def test_oversized_body_is_dropped(monkeypatch):
     monkeypatch.setattr(framing, "MAX_BODY_BYTES", 8)
-    monkeypatch.setattr(framing, "_DISCARD_CHUNK", 3)
     big, good = b'{"id": 1, "pad": "xxxxxxxx"}', b'{"id":5}'
     results = await read_all(frame(big) + frame(good))
     assert "over the limit of 8 bytes" in results[0]
@@ -113,6 +112,25 @@ async def test_length_text_inside_broken_body_is_passed_over():
     good = b'{"id": 8}'
     results = await read_all(frame(broken, b"Content-Type: x\r\n") + frame(good))
     assert results == ["the message has no Content-Length header", good]
+
+
+@pytest.mark.parametrize("headers", [
+    b"X-Content-Length: 5\r\nContent-Length: %d\r\n",
+    b"Content-Length: %d\r\nX-Content-Length: 5\r\n",
+    b"Content-Length: %d\r\nContent-Type: text; Content-Length: 5\r\n",
+    b" Content-Length: %d\r\n",
+    b"Content-Length: 0000000000000000%d\r\n",
+], ids=["x-header first", "x-header last", "length text in a value", "leading space", "leading zeros"])
+async def test_headers_that_mention_content_length(headers):
+    body = b'{"id": 12}'
+    assert await read_all(headers % len(body) + b"\r\n" + body) == [body]
+
+
+async def test_own_line_header_beats_one_cut_from_junk():
+    # After a broken frame, junk ending in "Content-Length: 3" is followed by a real frame's header.
+    good = b'{"id": 13}'
+    data = frame(b'{"a": 1}Content-Length: 3\n', b"Content-Type: x\r\n") + frame(good)
+    assert await read_all(data) == ["the message has no Content-Length header", good]
 
 
 @pytest.mark.parametrize("junk", [b"garbage", b"\x00\xff\xfe\x01", b'{"id": 1}\n'])
