@@ -11,9 +11,10 @@ message, which leaves the client waiting for a reply that never comes. So
 does a request after ``shutdown``, which gets ``InvalidRequest`` as the
 LSP specification requires, and one before ``initialize``, which gets
 ``ServerNotInitialized`` (a notification then is dropped). A body that is not
-JSON gets a parse error, and JSON that is not a JSON-RPC 2.0 object gets
-``InvalidRequest``. So does a frame with unusable headers (see ``framing``). Both replies carry a null id where none can be read, as
-JSON-RPC 2.0 prescribes. pygls 2.1 sends neither.
+UTF-8 JSON gets a parse error, as do bytes that do not form a frame (see
+``framing``). JSON that is not a JSON-RPC 2.0 object gets ``InvalidRequest``.
+These replies carry a null id where none can be read, as JSON-RPC 2.0
+prescribes. pygls 2.1 sends none of them.
 """
 
 from __future__ import annotations
@@ -118,8 +119,7 @@ class FimProtocol(LanguageServerProtocol):
             detail = f"the message body is not valid UTF-8 ({error.reason} at byte {error.start})"
         else:
             detail = f"the message body is not valid JSON ({error})"
-        log.warning("invalid message rejected: %s", detail)
-        self._send_error(None, types.ErrorCodes.ParseError, detail)
+        self.reply_parse_error(detail)
 
     def reply_parse_error(self, detail: str) -> None:
         """Reply with a parse error and a null id, for bytes that do not form a usable message."""

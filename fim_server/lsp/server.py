@@ -110,7 +110,8 @@ class FimLanguageServer(LanguageServer):
             self.shutdown()
 
         async def listen() -> None:
-            # A line longer than the limit is dropped by asyncio, so the limit is the largest body the reader accepts.
+            # asyncio drops a line over the limit, with any header at its end. With the limit at the largest
+            # body, skipping a broken body line by line still finds the next frame's header.
             self._server = await asyncio.start_server(connection, host, port, limit=MAX_BODY_BYTES)
             async with self._server:
                 await self._server.serve_forever()
