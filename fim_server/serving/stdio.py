@@ -50,14 +50,14 @@ def schema_message(error: msgspec.ValidationError, request: dict) -> str:
     if match := _WRONG_TYPE.fullmatch(text):
         field = match["field"]
         kinds = " or ".join(_TYPE_NAMES.get(name, name) for name in match["types"].split(" | "))
-        return f"invalid '{field}' {json_value(request.get(field))}: use {kinds}"
+        return f"invalid {field} {json_value(request.get(field))}: use {kinds}"
     if match := _BAD_ENUM.fullmatch(text):
         field = match["field"]
         choices = ", ".join(json_value(choice) for choice in FIELD_CHOICES.get(field, ()))
-        return f"invalid '{field}' {json_value(request.get(field))}: use one of {choices}"
+        return f"invalid {field} {json_value(request.get(field))}: use one of {choices}"
     if match := _UNKNOWN_FIELD.fullmatch(text):
         names = ", ".join(field.name for field in msgspec.structs.fields(CompletionRequest))
-        return f"unknown field '{match['field']}': the request fields are id, {names}"
+        return f"unknown field {json_value(match['field'])}: the request fields are id, {names}"
     return text
 
 
@@ -88,19 +88,19 @@ class StdioServer:
             return
         id_ = message.pop("id", None)
         if not isinstance(id_, (int, str)) or isinstance(id_, bool):
-            self.send(error(None, "invalid_request", f"missing or invalid 'id' {json_value(id_)}: use a string or an integer"))
+            self.send(error(None, "invalid_request", f"missing or invalid id {json_value(id_)}: use a string or an integer"))
             return
         if "cancel" in message:
             target = message["cancel"]
             others = sorted(name for name in message if name != "cancel")
             if others:
                 # Such a line could be a request as well as a cancel, so it is neither.
-                self.send(error(id_, "invalid_request", "a cancel takes only 'id' and 'cancel': drop "
-                                + ", ".join(f"'{name}'" for name in others)))
+                self.send(error(id_, "invalid_request", "a cancel takes only the fields id and cancel: drop "
+                                + ", ".join(others)))
                 return
             if not isinstance(target, (int, str)) or isinstance(target, bool):
                 self.send(error(id_, "invalid_request",
-                                f"invalid 'cancel' {json_value(target)}: give the id (a string or an integer) of a request"))
+                                f"invalid cancel {json_value(target)}: give the id (a string or an integer) of a request"))
                 return
             event = self.inflight.get(target)
             if event is not None:
@@ -114,7 +114,7 @@ class StdioServer:
         floor = message.get("min_confidence")
         problem = None if floor is None else confidence_floor_problem(floor)
         if problem:  # checked before the schema, so that a wrong type also gets the valid range
-            self.send(error(id_, "invalid_request", f"invalid 'min_confidence' {json_value(floor)}: {problem}"))
+            self.send(error(id_, "invalid_request", f"invalid min_confidence {json_value(floor)}: {problem}"))
             return
         try:
             request = msgspec.convert(message, CompletionRequest)

@@ -101,7 +101,7 @@ async def test_cancel_with_invalid_target(target):
     replies = await run_stdio(json.dumps({"id": 9, "cancel": target}).encode() + b"\n" + request(10))
     answered = by_id(replies)
     assert answered[9]["error"]["code"] == "invalid_request"
-    assert "invalid 'cancel'" in answered[9]["error"]["message"]
+    assert "invalid cancel" in answered[9]["error"]["message"]
     assert answered[10]["result"]["text"] == "compute_total(items)"
 
 
@@ -110,7 +110,7 @@ async def test_cancel_with_request_fields():
     replies = await run_stdio(request(10) + line)
     answered = by_id(replies)
     assert answered[9]["error"]["code"] == "invalid_request"
-    assert answered[9]["error"]["message"] == "a cancel takes only 'id' and 'cancel': drop 'line', 'text'"
+    assert answered[9]["error"]["message"] == "a cancel takes only the fields id and cancel: drop line, text"
     assert answered[10]["result"]["text"] == "compute_total(items)"
 
 
@@ -130,7 +130,7 @@ async def test_invalid_min_confidence_skips_model(floor, quoted):
     replies = await run_stdio(request(1, min_confidence=floor), engine)
     assert replies[0]["error"]["code"] == "invalid_request"
     message = replies[0]["error"]["message"]
-    assert message == f"invalid 'min_confidence' {quoted}: use a number from 0 to 1 (0 shows every completion)"
+    assert message == f"invalid min_confidence {quoted}: use a number from 0 to 1 (0 shows every completion)"
     assert engine.calls == []
 
 
@@ -185,14 +185,14 @@ async def test_enum_error_lists_values(field, value, choices):
     replies = await run_stdio(request(1, **{field: value}))
     assert replies[0]["error"]["code"] == "invalid_request"
     message = replies[0]["error"]["message"]
-    assert message == f"invalid '{field}' \"{value}\": {choices}"
+    assert message == f"invalid {field} \"{value}\": {choices}"
 
 
 @pytest.mark.parametrize(("fields", "message"), [
-    ({"line": "3", "character": 0}, "invalid 'line' \"3\": use an integer or null"),
-    ({"line": 0, "character": 1.5}, "invalid 'character' 1.5: use an integer or null"),
-    ({"line": 0, "character": 0, "language": 7}, "invalid 'language' 7: use a string or null"),
-    ({"line": 0, "character": 0, "colour": "red"}, "unknown field 'colour': the request fields are id, text, line,"),
+    ({"line": "3", "character": 0}, "invalid line \"3\": use an integer or null"),
+    ({"line": 0, "character": 1.5}, "invalid character 1.5: use an integer or null"),
+    ({"line": 0, "character": 0, "language": 7}, "invalid language 7: use a string or null"),
+    ({"line": 0, "character": 0, "colour": "red"}, "unknown field \"colour\": the request fields are id, text, line,"),
 ], ids=["string line", "fractional character", "numeric language", "unknown field"])
 async def test_schema_errors_name_field_and_fix(fields, message):
     engine = FakeEngine(lambda prefix, suffix: "compute_total(items)")
