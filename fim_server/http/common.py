@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from ..quoting import json_value
@@ -162,11 +162,14 @@ async def read_json_object(request: Request, max_bytes: int) -> dict:
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise ApiError(413, f"request body exceeds the limit of {max_bytes} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise ApiError(413, f"request body exceeds the limit of {max_bytes} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientDisconnected() from None  # the client closed the connection while sending the body
     body = b"".join(chunks)
     if not body.strip():
         raise ApiError(400, "missing request body: send a JSON object")
@@ -174,11 +177,29 @@ async def read_json_object(request: Request, max_bytes: int) -> dict:
         data = _decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"request body is not valid UTF-8 ({exc.reason} at byte {exc.start}): "
+                            "send JSON encoded as UTF-8") from None
     except RecursionError:
         raise ApiError(400, "request body nests JSON arrays or objects too deeply to decode") from None
     if not isinstance(data, dict):
-        raise ApiError(400, f"request body must be a JSON object, not {type(data).__name__}")
+        raise ApiError(400, f"request body must be a JSON object, not {json_kind(data)}")
     return data
+
+
+def json_kind(value) -> str:
+    """Return the JSON name of a decoded value's type, for error messages."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
 
 
 def field_str(body: dict, name: str, default: str | None = None, *, required: bool = False) -> str | None:
@@ -188,7 +209,7 @@ def field_str(body: dict, name: str, default: str | None = None, *, required: bo
             raise ApiError(400, f"missing required field '{name}' (a string)")
         return default
     if not isinstance(value, str):
-        raise ApiError(400, f"invalid '{name}': expected a string, got {type(value).__name__}")
+        raise ApiError(400, f"invalid '{name}': expected a string, got {json_kind(value)}")
     return value
 
 

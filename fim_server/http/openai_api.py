@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from .common import (
     ApiError,
+    completion_id,
     field_bool,
     field_effort,
     field_int,
@@ -23,7 +24,7 @@ from .common import (
     field_policies,
     field_stop,
     field_str,
-    completion_id,
+    json_kind,
     read_json_object,
     unix_time,
     until_disconnect,
@@ -57,7 +58,7 @@ def _prompt_text(body: dict) -> str:
     if prompt is None:
         raise ApiError(400, "missing required field 'prompt' (the text before the cursor)")
     if not isinstance(prompt, str):
-        raise ApiError(400, f"invalid 'prompt': expected a string, got {type(prompt).__name__}")
+        raise ApiError(400, f"invalid 'prompt': expected a string, got {json_kind(prompt)}")
     return prompt
 
 

@@ -4,6 +4,7 @@ import concurrent.futures
 import logging
 import socket
 import threading
+import time
 
 import httpx
 import pytest
@@ -126,6 +127,23 @@ def test_client_disconnect_cancels_the_fill():
                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
             threading.Event().wait(0.3)
         assert stopped.wait(timeout=10), "the fill kept running after the client left"
+
+
+def test_disconnect_during_upload_is_not_a_server_error(caplog):
+    caplog.set_level("INFO")
+    with running_api(FakeEngine(continuation)) as (url, _service):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as raw:
+            raw.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 100\r\n\r\n" + b'{"prompt": ')
+            threading.Event().wait(0.3)
+        deadline = time.monotonic() + 10
+        while not any("closed the connection" in record.getMessage() for record in caplog.records):
+            assert time.monotonic() < deadline, "the server never logged the dropped upload"
+            threading.Event().wait(0.1)
+        metrics = httpx.get(url + "/metrics").text
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+    assert 'status="500"' not in metrics
 
 
 def test_metrics_exposition(api):
