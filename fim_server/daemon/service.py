@@ -20,6 +20,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ..arguments import positive_float, positive_int, tcp_port
 from .locations import LocationError, check_socket_path, default_socket_path
 
 log = logging.getLogger("fim_server.daemon.service")
@@ -34,21 +35,21 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
                         help="whole seconds without requests before the daemon exits, or 0 to never exit (default: the "
                              f"idle_timeout setting, {Settings().idle_timeout} unless set, or 0 with --http-port)")
     parser.add_argument("--stop", action="store_true", help="ask the daemon on --socket to shut down, then exit")
-    parser.add_argument("--http-port", type=int, help="also serve the HTTP API on this TCP port")
+    parser.add_argument("--http-port", type=tcp_port, help="also serve the HTTP API on this TCP port")
     parser.add_argument("--host", help="HTTP listen address (default 127.0.0.1); any other address must be "
                                        "given here explicitly")
     parser.add_argument("--api-key-file", help="file whose first line is the API key that HTTP clients must send "
                                                "(default: $FIM_SERVER_API_KEY, else no key)")
-    parser.add_argument("--request-timeout", type=float, default=30.0,
+    parser.add_argument("--request-timeout", type=positive_float, default=30.0,
                         help="seconds an HTTP completion may take before it fails with a timeout (default 30)")
-    parser.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024,
+    parser.add_argument("--max-body-bytes", type=positive_int, default=4 * 1024 * 1024,
                         help="largest HTTP request body in bytes (default 4 MiB)")
-    parser.add_argument("--max-batch", type=int, default=16,
+    parser.add_argument("--max-batch", type=positive_int, default=16,
                         help="canvas rows denoised together in one model call (default 16)")
-    parser.add_argument("--max-queue", type=int, default=64,
+    parser.add_argument("--max-queue", type=positive_int, default=64,
                         help="requests waiting for a batch row before new ones are rejected (default 64)")
     parser.add_argument("--no-batching", action="store_true", help="denoise one request at a time")
-    parser.add_argument("--context-slots", type=int, default=32,
+    parser.add_argument("--context-slots", type=positive_int, default=32,
                         help="encoded contexts kept for reuse while editors type; one per editor (default 32)")
     parser.add_argument("--engine", choices=["diffusion", "fake"], default="diffusion",
                         help="fake: a scripted engine without weights, for testing front ends")

@@ -8,30 +8,14 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..arguments import number_argument, positive_float, positive_int
 from ..engine.dtypes import AUTO_DTYPE_HELP, DTYPE_NAMES
 from .tasks import DEFAULT_DATA, DataError, SUITES
 
 log = logging.getLogger("fim_server.evaluation")
 
-
-def _number_argument(convert, valid, hint: str):
-    """Return an argparse ``type`` that converts a value and rejects it with ``hint`` unless ``valid``."""
-    def parse(value: str):
-        try:
-            number = convert(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid value {value!r}: {hint}") from None
-        if not valid(number):
-            raise argparse.ArgumentTypeError(f"invalid value {value!r}: {hint}")
-        return number
-
-    return parse
-
-
-_positive_int = _number_argument(int, lambda number: number >= 1, "use a whole number >= 1")
-_positive_float = _number_argument(float, lambda number: 0 < number < float("inf"), "use a number > 0")
-_margin = _number_argument(float, lambda number: 0 <= number <= 1, "use an edit-similarity gap from 0 to 1")
-_positive_limit = _number_argument(int, lambda number: number >= 1, "use a whole number >= 1 or 'all'")
+_margin = number_argument(float, lambda number: 0 <= number <= 1, "use an edit-similarity gap from 0 to 1")
+_positive_limit = number_argument(int, lambda number: number >= 1, "use a whole number >= 1 or 'all'")
 
 
 def _limit(value: str) -> int | None:
@@ -56,13 +40,13 @@ def add_run_parser(sub) -> None:
     run.add_argument("--limit", type=_limit, default=15,
                      help="positions per suite, drawn with --seed; 'all' takes every position (default 15)")
     run.add_argument("--seed", type=int, default=0, help="seed for subsampling and display order (default 0)")
-    run.add_argument("--samples", type=_positive_int, default=1, help="completions per system and position, for pass@k (default 1)")
+    run.add_argument("--samples", type=positive_int, default=1, help="completions per system and position, for pass@k (default 1)")
     _add_judge_options(run)
-    run.add_argument("--stop-after", type=_positive_float, default=30.0,
+    run.add_argument("--stop-after", type=positive_float, default=30.0,
                      help="seconds after which a completion is stopped and recorded as an error (default 30)")
-    run.add_argument("--bootstrap", type=_positive_int, default=200, help="bootstrap rounds for rating intervals (default 200)")
-    run.add_argument("--sandbox-timeout", type=_positive_float, default=5.0, help="wall-clock seconds per test program (default 5)")
-    run.add_argument("--sandbox-memory", type=_positive_int, default=1024, help="address-space limit per test program in MiB (default 1024)")
+    run.add_argument("--bootstrap", type=positive_int, default=200, help="bootstrap rounds for rating intervals (default 200)")
+    run.add_argument("--sandbox-timeout", type=positive_float, default=5.0, help="wall-clock seconds per test program (default 5)")
+    run.add_argument("--sandbox-memory", type=positive_int, default=1024, help="address-space limit per test program in MiB (default 1024)")
     run.add_argument("--out", type=Path, default=Path("eval/runs/default"),
                      help="run folder for completions and caches; rerun with the same folder to resume "
                           "(default eval/runs/default)")
@@ -70,11 +54,11 @@ def add_run_parser(sub) -> None:
 
 
 def _add_judge_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
-    parser.add_argument("--deadline-ms", type=_positive_float, default=1000.0 if defaults else None,
+    parser.add_argument("--deadline-ms", type=positive_float, default=1000.0 if defaults else None,
                         help="a completion slower than this counts as not shown (default 1000)")
     parser.add_argument("--margin", type=_margin, default=0.1 if defaults else None,
                         help="edit-similarity gap that decides a battle (default 0.1)")
-    parser.add_argument("--jobs", type=_positive_int, default=None,
+    parser.add_argument("--jobs", type=positive_int, default=None,
                         help="test programs run in parallel (default: the number of CPU cores)")
 
 
