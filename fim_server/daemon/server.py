@@ -94,6 +94,8 @@ class DaemonServer:
         self._server: asyncio.AbstractServer | None = None
         self._socket_inode: int | None = None
         self._connection_count = 0
+        # Requests that run outside the socket (the HTTP API's completions), which also keep the daemon up.
+        self.outside_requests = lambda: 0
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -172,7 +174,8 @@ class DaemonServer:
             idle = time.monotonic() - self._last_activity
             # HTTP completions run on the engine without passing through the socket, so ask the engine too.
             engine_busy = getattr(self.engine, "active_requests", 0) + getattr(self.engine, "queue_depth", 0)
-            if self._running_fills == 0 and not engine_busy and idle >= self.idle_timeout:
+            busy = self._running_fills + engine_busy + self.outside_requests()
+            if not busy and idle >= self.idle_timeout:
                 self.stop(f"idle for {idle:.0f} s")
                 return
 

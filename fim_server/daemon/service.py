@@ -133,6 +133,7 @@ def build_http(args, engine, settings, daemon, bound):
     pipeline = CompletionPipeline(engine, default_effort=settings.effort, max_lines=settings.max_lines,
                                   min_confidence=settings.min_confidence)
     service = CompletionService(pipeline, request_timeout=args.request_timeout, on_activity=daemon.touch)
+    daemon.outside_requests = lambda: service.inflight
     model_path = None if args.engine == "fake" else str(settings.model)
     # Read now, right after the model loaded, so that the digest names the weights being served.
     model_facts = read_model_facts(model_path, settings.dtype)

@@ -133,6 +133,8 @@ class CompletionService:
             raise
         finally:
             self.inflight -= 1
+            if self.on_activity is not None:
+                self.on_activity()  # idle time counts from the end of the last request
 
     def count_prompt_tokens(self, call: FimCall) -> int:
         """Count the prompt's tokens, up to ``USAGE_COUNT_CHARS`` characters on each side of the cursor."""

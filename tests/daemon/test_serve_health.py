@@ -1,6 +1,7 @@
 """`fim-server serve --http-port`: /health, the model listings and completion replies name what serves the
 requests, a model folder or the scripted engine."""
 
+import concurrent.futures
 import hashlib
 import shutil
 import socket
@@ -120,3 +121,21 @@ def test_tags_digest_names_weights_loaded_at_start(random_model_path, tmp_path):
     assert tag["digest"] == loaded_digest
     assert tag["details"]["quantization_level"] == "F32"
     assert completion.status_code == 200
+
+
+def test_idle_timeout_waits_for_http_requests():
+    # Each of the scripted engine's 4 steps sleeps 1 s, so the completion outlasts the 1 s idle timeout.
+    with serving_http("--engine", "fake", "--fake-step-seconds", "1", "--idle-timeout", "1") as url:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            slow = pool.submit(httpx.post, url + "/v1/completions", json={"prompt": PREFIX}, timeout=60)
+            time.sleep(2.5)
+            assert httpx.get(url + "/health", timeout=5).status_code == 200  # still up while the fill runs
+            assert slow.result().status_code == 200
+        deadline = time.monotonic() + 30
+        while True:  # and it stops once idle
+            try:
+                httpx.get(url + "/health", timeout=1)
+            except httpx.TransportError:
+                break
+            assert time.monotonic() < deadline, "the daemon kept running after its idle timeout"
+            time.sleep(0.2)
