@@ -29,6 +29,8 @@ def runtime_dir(environ=None) -> Path:
     """Create (if needed) and check the private folder for the socket, lock and log."""
     environ = os.environ if environ is None else environ
     base = environ.get("XDG_RUNTIME_DIR")
+    if base and not os.path.isabs(base):
+        base = None  # the XDG Base Directory specification says to ignore a relative path
     folder = Path(base) / "fim-server" if base else Path(tempfile.gettempdir()) / f"fim-server-{os.getuid()}"
     try:
         folder.mkdir(mode=0o700, parents=bool(base), exist_ok=True)
@@ -60,6 +62,9 @@ def check_socket_path(path: Path) -> Path:
     A folder that other users can write to is allowed with a warning: they
     could put their own socket at the path before the daemon starts.
     """
+    if not path.is_absolute():
+        raise LocationError(f"invalid socket path {path}: not an absolute path; use one, so that every editor "
+                            "finds the same socket")
     if len(os.fsencode(str(path))) > MAX_SOCKET_PATH_BYTES:
         raise LocationError(f"socket path {path} is longer than {MAX_SOCKET_PATH_BYTES} bytes, the limit for "
                             "Unix sockets; pass a shorter --socket path")

@@ -1,6 +1,7 @@
 """Frames, message types and the private runtime folder."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,14 @@ def test_runtime_dir_open_to_others_is_rejected(tmp_path):
 def test_socket_path_over_the_limit_is_rejected(tmp_path):
     with pytest.raises(LocationError, match="longer than 107 bytes"):
         check_socket_path(tmp_path / ("x" * 120) / "daemon.sock")
+
+
+def test_relative_socket_path_is_rejected():
+    with pytest.raises(LocationError, match="not an absolute path"):
+        check_socket_path(Path("daemon.sock"))
+
+
+def test_relative_runtime_dir_is_ignored():
+    folder = runtime_dir({"XDG_RUNTIME_DIR": "relative/run"})
+    assert folder.is_absolute()
+    assert folder.name == f"fim-server-{os.getuid()}"
