@@ -30,7 +30,7 @@ def runtime_dir(environ=None) -> Path:
     environ = os.environ if environ is None else environ
     base = environ.get("XDG_RUNTIME_DIR")
     if base and not os.path.isabs(base):
-        base = None  # the XDG Base Directory specification says to ignore a relative path
+        base = None  # the XDG Base Directory specification requires ignoring a relative path
     folder = Path(base) / "fim-server" if base else Path(tempfile.gettempdir()) / f"fim-server-{os.getuid()}"
     try:
         folder.mkdir(mode=0o700, parents=bool(base), exist_ok=True)

@@ -4,8 +4,8 @@ pygls 2.1's read loop skips a frame whose Content-Length header is missing or
 not a number without a reply, and then reads the body as header lines, which
 also swallows the next frame's header. A frame with ``Content-Length: 0``
 gets no reply either. This loop replies to each broken frame with a parse
-error and looks for the next ``Content-Length`` header, on a line of its own
-or at the end of a line of other bytes, so the frames after it are served.
+error. It then looks for the next ``Content-Length`` header, on a line of its
+own or at the end of a line of other bytes, so the frames after it are served.
 Header names are matched without regard to case, and a bare
 ``\\n`` ends a header line as well as ``\\r\\n``.
 """

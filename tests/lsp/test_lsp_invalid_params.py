@@ -180,10 +180,10 @@ SHUTDOWN_BODY = b'{"jsonrpc": "2.0", "id": 12, "method": "shutdown"}'
     ids=["no length", "non-numeric length", "empty body", "no empty line", "junk", "huge length",
          "length text in body"],
 )
-async def test_broken_frame_gets_error_and_the_next_frame_is_served(raw_client, frame, detail):
+async def test_broken_frame_then_next_served(raw_client, frame, detail):
     # The request goes out right behind the broken frame: a server that reads header lines cannot
     # see where a frame without an empty line ends before more bytes arrive. The broken frame's
-    # shutdown must not run, and the request must be answered.
+    # shutdown must not run, and the request must get its reply.
     raw_client.process.stdin.write(frame)
     raw_client.next_id += 1
     await raw_client.send({"id": raw_client.next_id, "method": "textDocument/inlineCompletion",
